@@ -1,0 +1,5 @@
+"""Allow ``python -m possuggest``."""
+
+from possuggest.cli import main
+
+raise SystemExit(main())

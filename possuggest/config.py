@@ -1,0 +1,282 @@
+"""Settings: one typed, validated model, saved as TOML; bad values are reported by key."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import secrets
+import shutil
+import sys
+import time
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from possuggest.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+log = logging.getLogger(__name__)
+
+
+def _f(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING,
+       lo: float | None = None, hi: float | None = None,
+       choices: tuple[str, ...] | None = None, help: str = "") -> Any:
+    meta = {"lo": lo, "hi": hi, "choices": choices, "help": help}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class TillMapping:
+    """Three read-only SQL queries that map a non-standard till schema.
+
+    ``sale_lines`` returns sale_id, sku, qty, closed_at (closed, non-void sales, non-void lines);
+    ``products`` returns sku, name, category, family, price, cost, stock, active;
+    ``open_sale`` returns sale_id, sku, qty for the open sale of register ``:register``.
+    Empty strings mean the reference schema.
+    """
+
+    sale_lines: str = _f("")
+    products: str = _f("")
+    open_sale: str = _f("")
+
+
+@dataclass
+class TillSettings:
+    path: str = _f("", help="till database file; empty = the demo store in the data folder")
+    register: str = _f("1", help="register whose open sale feeds the panel")
+    busy_timeout_ms: int = _f(2000, lo=0, hi=60_000)
+    mapping: TillMapping = field(default_factory=TillMapping)
+
+
+@dataclass
+class MiningSettings:
+    window_days: int = _f(365, lo=1, hi=36_500)
+    half_life_days: float = _f(0.0, lo=0.0, hi=36_500.0, help="recency half-life; 0 = off")
+    min_count: int = _f(2, lo=1, hi=1_000_000, help="pair rules need this many baskets")
+    multi_min_support: float = _f(0.001, lo=0.0, hi=1.0, help="support floor for 2-3 item antecedents")
+    max_antecedent: int = _f(3, lo=1, hi=3)
+    multi_min_confidence: float = _f(0.05, lo=0.0, hi=1.0)
+    upgrade_min_ratio: float = _f(1.1, lo=1.0, hi=100.0)
+    upgrade_max_ratio: float = _f(3.0, lo=1.0, hi=100.0)
+    upgrade_max_together: float = _f(0.25, lo=0.0, hi=1.0,
+                                     help="at most this share of either item's baskets hold both")
+    upgrade_min_count: int = _f(5, lo=1, hi=1_000_000)
+    keep_rule_sets: int = _f(5, lo=1, hi=1000)
+
+
+@dataclass
+class ManualRule:
+    with_sku: str = _f("")
+    suggest: str = _f("")
+    reason: str = _f("")
+
+
+@dataclass
+class UpgradePath:
+    from_sku: str = _f("")
+    to_sku: str = _f("")
+
+
+@dataclass
+class PolicySettings:
+    max_suggestions: int = _f(3, lo=1, hi=10)
+    min_confidence: float = _f(0.02, lo=0.0, hi=1.0)
+    min_lift: float = _f(1.0, lo=0.0, hi=1e9)
+    min_count: int = _f(2, lo=1, hi=1_000_000)
+    min_upgrade_share: float = _f(0.05, lo=0.0, hi=1.0)
+    margin_weight: float = _f(0.0, lo=0.0, hi=10.0, help="0 = ignore margin; 1 = full margin weighting")
+    stock_weight: float = _f(0.0, lo=0.0, hi=10.0, help="down-weight items with little stock")
+    min_stock: int = _f(1, lo=0, hi=1_000_000)
+    excluded_categories: list[str] = _f(factory=list)
+    pinned: list[list[str]] = _f(factory=list, help="[[with_sku, suggest_sku], ...] always first")
+    blocked: list[list[str]] = _f(factory=list, help="[[with_sku, never_sku], ...]; '*' = any")
+    manual: list[ManualRule] = _f(factory=list)
+    upgrade_paths: list[UpgradePath] = _f(factory=list)
+
+
+@dataclass
+class WatcherSettings:
+    enabled: bool = _f(True)
+    poll_ms: int = _f(250, lo=20, hi=60_000)
+
+
+@dataclass
+class ApiSettings:
+    enabled: bool = _f(True)
+    port: int = _f(8765, lo=0, hi=65535)
+    token: str = _f("")
+
+
+@dataclass
+class UiSettings:
+    theme: str = _f("light", choices=("light", "dark"))
+    always_on_top: bool = _f(False)
+    compact: bool = _f(False)
+    large_font: bool = _f(False)
+
+
+@dataclass
+class HoldoutSettings:
+    share: float = _f(0.0, lo=0.0, hi=0.9, help="share of sales shown no suggestions (control group)")
+
+
+@dataclass
+class Settings:
+    till: TillSettings = field(default_factory=TillSettings)
+    mining: MiningSettings = field(default_factory=MiningSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    watcher: WatcherSettings = field(default_factory=WatcherSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+    holdout: HoldoutSettings = field(default_factory=HoldoutSettings)
+
+
+# TOML spells a few keys differently from the Python field names.
+_ALIASES = {"with_sku": "with", "from_sku": "from", "to_sku": "to"}
+
+
+def _toml_key(name: str) -> str:
+    return _ALIASES.get(name, name)
+
+
+def _convert(value: Any, tp: Any, key: str, meta: dict[str, Any]) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}': expected a table, got {value!r}")
+        return _build(tp, value, key)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key '{key}': expected a list, got {value!r}")
+        return [_convert(v, inner, f"{key}[{i}]", {}) for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{key}': expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key '{key}': expected a whole number, got {value!r}")
+    elif tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+        value = float(value)
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key '{key}': expected text, got {value!r}")
+    if meta.get("lo") is not None and value < meta["lo"]:
+        raise ConfigError(f"config key '{key}': {value!r} is below the minimum {meta['lo']}")
+    if meta.get("hi") is not None and value > meta["hi"]:
+        raise ConfigError(f"config key '{key}': {value!r} is above the maximum {meta['hi']}")
+    if meta.get("choices") and value not in meta["choices"]:
+        raise ConfigError(f"config key '{key}': {value!r} is not one of {', '.join(meta['choices'])}")
+    return value
+
+
+def _build(cls: Any, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {_toml_key(f.name): f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if key not in fields:
+            raise ConfigError(f"config key '{full}' is not a known setting")
+        f = fields[key]
+        kwargs[f.name] = _convert(value, hints[f.name], full, dict(f.metadata))
+    obj = cls(**kwargs)
+    _check_pairs(obj, prefix)
+    return obj
+
+
+def _check_pairs(obj: Any, prefix: str) -> None:
+    if isinstance(obj, PolicySettings):
+        for name in ("pinned", "blocked"):
+            for i, pair in enumerate(getattr(obj, name)):
+                if len(pair) != 2:
+                    raise ConfigError(f"config key '{prefix}.{name}[{i}]': expected [with_sku, sku]")
+    if isinstance(obj, MiningSettings) and obj.upgrade_min_ratio > obj.upgrade_max_ratio:
+        raise ConfigError(f"config key '{prefix}.upgrade_min_ratio': larger than upgrade_max_ratio")
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """Validate a plain dict (as parsed from TOML) into Settings, or raise ConfigError."""
+    return _build(Settings, data)
+
+
+def settings_to_dict(settings: Settings) -> dict[str, Any]:
+    def conv(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj):
+            return {_toml_key(f.name): conv(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        if isinstance(obj, list):
+            return [conv(v) for v in obj]
+        return obj
+    return conv(settings)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate the config file; a missing file gives the defaults. Raises ConfigError."""
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    return settings_from_dict(data)
+
+
+def load_settings_or_default(path: Path) -> tuple[Settings, str | None]:
+    """For the GUI: never fatal. A bad file is copied aside and reported; defaults are used."""
+    try:
+        return load_settings(path), None
+    except ConfigError as exc:
+        backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            shutil.copy2(path, backup)
+            note = f"{exc} — kept a copy as {backup.name}, using defaults"
+        except OSError:
+            note = f"{exc} — using defaults"
+        log.warning("%s", note)
+        return Settings(), note
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write atomically (temp file + rename) with owner-only permissions (the file holds the API token)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = tomli_w.dumps(settings_to_dict(settings))
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    try:
+        os.chmod(path, 0o600)
+    except OSError:  # pragma: no cover - e.g. some Windows shares
+        pass
+
+
+def ensure_api_token(settings: Settings, path: Path) -> str:
+    """Give the local API a random token on first start and store it in the config file."""
+    if not settings.api.token:
+        settings.api.token = secrets.token_urlsafe(24)
+        save_settings(settings, path)
+    return settings.api.token
+
+
+__all__ = [
+    "Settings", "TillSettings", "TillMapping", "MiningSettings", "PolicySettings", "ManualRule",
+    "UpgradePath", "WatcherSettings", "ApiSettings", "UiSettings", "HoldoutSettings",
+    "load_settings", "load_settings_or_default", "save_settings", "settings_from_dict",
+    "settings_to_dict", "ensure_api_token",
+]

@@ -1,0 +1,39 @@
+"""Short reasons a cashier can say aloud, built only from the evidence that drove a suggestion."""
+
+from __future__ import annotations
+
+
+def short_name(name: str, limit: int = 28) -> str:
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
+def money(value: float) -> str:
+    return f"${value:,.0f}" if abs(value) >= 100 else f"${value:,.2f}"
+
+
+def cross_reason(with_names: list[str], confidence: float, lift: float | None) -> str:
+    """"Bought with Cordless Drill 18V in 41% of sales — 6× more often than usual"."""
+    who = " + ".join(short_name(n, 22 if len(with_names) > 1 else 28) for n in with_names)
+    pct = max(1, round(confidence * 100))
+    text = f"Bought with {who} in {pct}% of sales"
+    if lift is not None and lift >= 1.5:
+        text += f" — {lift:.0f}× more often than usual" if lift >= 2.5 else \
+                f" — {lift:.1f}× more often than usual"
+    return text
+
+
+def upgrade_reason(base_name: str, share: float) -> str:
+    """"1 in 5 shoppers pick it over Mower Standard"."""
+    n = max(1, round(1 / share)) if share > 0 else 0
+    if n <= 1:
+        return f"Most shoppers pick it over {short_name(base_name)}"
+    return f"1 in {n} shoppers pick it over {short_name(base_name)}"
+
+
+def bestseller_reason(support: float) -> str:
+    pct = support * 100
+    return f"Best seller: in {pct:.0f}% of all sales" if pct >= 1 else "One of our best sellers"
+
+
+def store_pick_reason(with_name: str) -> str:
+    return f"Store pick to go with {short_name(with_name)}"

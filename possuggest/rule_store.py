@@ -1,0 +1,352 @@
+"""possuggest's own database: rule sets (one active, earlier ones kept for rollback), rules,
+item counts, a product snapshot per set, and the feedback events.
+
+It never touches the till. A new rule set is written and activated in one transaction, so a
+crash or kill mid-refresh leaves the previous active set exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from possuggest.errors import RuleStoreError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SEP = "\t"
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS rule_sets (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 0,
+    source TEXT,
+    n_baskets INTEGER,
+    n_items INTEGER,
+    n_cross INTEGER,
+    n_upgrade INTEGER,
+    window_start TEXT,
+    window_end TEXT,
+    seconds REAL,
+    params TEXT,
+    notes TEXT
+);
+CREATE TABLE IF NOT EXISTS rules (
+    rule_set_id INTEGER NOT NULL,
+    rule_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    antecedent TEXT NOT NULL,
+    antecedent_size INTEGER NOT NULL,
+    consequent TEXT NOT NULL,
+    count INTEGER,
+    support REAL,
+    confidence REAL,
+    lift REAL,
+    leverage REAL,
+    conviction REAL,
+    antecedent_count INTEGER,
+    consequent_count INTEGER,
+    PRIMARY KEY (rule_set_id, rule_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS item_counts (
+    rule_set_id INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    count REAL,
+    support REAL,
+    PRIMARY KEY (rule_set_id, sku)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS products (
+    rule_set_id INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    name TEXT, category TEXT, family TEXT,
+    price REAL, cost REAL, stock INTEGER, active INTEGER,
+    PRIMARY KEY (rule_set_id, sku)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    ts TEXT NOT NULL,
+    register TEXT,
+    sale_id TEXT,
+    sku TEXT NOT NULL,
+    kind TEXT,
+    rule_id INTEGER,
+    rule_set_id INTEGER,
+    action TEXT NOT NULL CHECK (action IN ('shown', 'accepted', 'dismissed', 'declined')),
+    source TEXT,
+    holdout INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS events_sale ON events(register, sale_id);
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+"""
+
+
+@dataclass(frozen=True)
+class RuleSetInfo:
+    id: int
+    created_at: str
+    active: bool
+    source: str
+    n_baskets: int
+    n_items: int
+    n_cross: int
+    n_upgrade: int
+    window_start: str | None
+    window_end: str | None
+    seconds: float
+    params: dict[str, Any]
+    notes: list[str]
+
+
+@dataclass
+class RuleArrays:
+    """One rule set, column-wise, ready for the engine's in-memory index."""
+
+    rule_set: RuleSetInfo
+    rule_id: np.ndarray
+    kind: np.ndarray            # object: 'cross' | 'upgrade'
+    antecedent: list[tuple[str, ...]]
+    consequent: np.ndarray      # object
+    count: np.ndarray
+    confidence: np.ndarray
+    lift: np.ndarray
+    support: np.ndarray
+    item_counts: dict[str, float]
+    products: dict[str, dict[str, Any]]
+
+
+def _num(v: Any) -> Any:
+    if v is None:
+        return None
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        if math.isnan(f):
+            return None
+        if math.isinf(f):
+            return 1e308 if f > 0 else -1e308
+        return f
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    return v
+
+
+class RuleStore:
+    """possuggest's own SQLite database (WAL). One RuleStore per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self.db = sqlite_utils.Database(conn)
+            self.conn = conn
+            conn.executescript(_DDL)
+            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise RuleStoreError(f"possuggest database {self.path} is unusable: {exc}") from None
+        except OSError as exc:
+            raise RuleStoreError(f"possuggest database {self.path} cannot be created: "
+                                 f"{exc.strerror}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> RuleStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- rule sets ------------------------------------------------------------------------
+    def write_rule_set(self, rules: Any, item_counts: Any, products: Iterable[dict[str, Any]],
+                       info: dict[str, Any], keep: int = 5) -> int:
+        """Write a complete rule set and make it active, all in one transaction.
+
+        ``rules`` is a DataFrame with mining.RULE_COLUMNS; ``item_counts`` has sku, count,
+        support. Older sets beyond ``keep`` are pruned in the same transaction.
+        """
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            cur = c.execute(
+                "INSERT INTO rule_sets (created_at, active, source, n_baskets, n_items, n_cross,"
+                " n_upgrade, window_start, window_end, seconds, params, notes)"
+                " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (time.strftime("%Y-%m-%dT%H:%M:%S"), info.get("source", ""),
+                 int(info.get("n_baskets", 0)), int(info.get("n_items", 0)),
+                 int(info.get("n_cross", 0)), int(info.get("n_upgrade", 0)),
+                 info.get("window_start"), info.get("window_end"),
+                 float(info.get("seconds", 0.0)), json.dumps(info.get("params", {})),
+                 json.dumps(info.get("notes", []))))
+            rs_id = int(cur.lastrowid or 0)
+            n = len(rules)
+            if n:
+                ante = [SEP.join(a) for a in rules["antecedent"]]
+                sizes = [len(a) for a in rules["antecedent"]]
+                cols = [rules[k].to_numpy() for k in
+                        ("kind", "consequent", "count", "support", "confidence", "lift",
+                         "leverage", "conviction", "antecedent_count", "consequent_count")]
+                rows = ((rs_id, i, cols[0][i], ante[i], sizes[i], cols[1][i],
+                         _num(cols[2][i]), _num(cols[3][i]), _num(cols[4][i]), _num(cols[5][i]),
+                         _num(cols[6][i]), _num(cols[7][i]), _num(cols[8][i]), _num(cols[9][i]))
+                        for i in range(n))
+                c.executemany("INSERT INTO rules VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            c.executemany("INSERT INTO item_counts VALUES (?,?,?,?)",
+                          ((rs_id, str(s), float(k), float(p)) for s, k, p in
+                           zip(item_counts["sku"], item_counts["count"], item_counts["support"])))
+            c.executemany("INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?)",
+                          ((rs_id, p["sku"], p.get("name"), p.get("category"), p.get("family"),
+                            p.get("price"), p.get("cost"), p.get("stock"),
+                            int(bool(p.get("active", True)))) for p in products))
+            c.execute("UPDATE rule_sets SET active = (id = ?)", (rs_id,))
+            self._prune(keep)
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        log.info("rule set %d written and active (%d rules)", rs_id, len(rules))
+        return rs_id
+
+    def _prune(self, keep: int) -> None:
+        old = [r[0] for r in self.conn.execute(
+            "SELECT id FROM rule_sets WHERE active = 0 ORDER BY id DESC LIMIT -1 OFFSET ?",
+            (max(keep - 1, 0),))]
+        for rs in old:
+            for table in ("rules", "item_counts", "products"):
+                self.conn.execute(f"DELETE FROM {table} WHERE rule_set_id = ?", (rs,))
+            self.conn.execute("DELETE FROM rule_sets WHERE id = ?", (rs,))
+
+    def _info(self, row: sqlite3.Row | tuple[Any, ...]) -> RuleSetInfo:
+        (rid, created, active, source, nb, ni, nc, nu, ws, we, secs, params, notes) = row
+        return RuleSetInfo(int(rid), created, bool(active), source or "", nb or 0, ni or 0,
+                           nc or 0, nu or 0, ws, we, secs or 0.0,
+                           json.loads(params or "{}"), json.loads(notes or "[]"))
+
+    def rule_sets(self) -> list[RuleSetInfo]:
+        return [self._info(r) for r in self.conn.execute(
+            "SELECT id, created_at, active, source, n_baskets, n_items, n_cross, n_upgrade,"
+            " window_start, window_end, seconds, params, notes FROM rule_sets ORDER BY id DESC")]
+
+    def active_rule_set(self) -> RuleSetInfo | None:
+        for info in self.rule_sets():
+            if info.active:
+                return info
+        return None
+
+    def activate(self, rule_set_id: int) -> None:
+        """Roll back (or forward) to a kept rule set, in one transaction."""
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            if not c.execute("SELECT 1 FROM rule_sets WHERE id = ?", (rule_set_id,)).fetchone():
+                raise RuleStoreError(f"no rule set {rule_set_id} (see 'possuggest rule-sets')")
+            c.execute("UPDATE rule_sets SET active = (id = ?)", (rule_set_id,))
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def load_active(self) -> RuleArrays | None:
+        """The active rule set, column-wise; None when there is none yet."""
+        info = self.active_rule_set()
+        if info is None:
+            return None
+        return self.load(info)
+
+    def load(self, info: RuleSetInfo) -> RuleArrays:
+        rows = self.conn.execute(
+            "SELECT rule_id, kind, antecedent, consequent, count, confidence, lift, support"
+            " FROM rules WHERE rule_set_id = ? ORDER BY rule_id", (info.id,)).fetchall()
+        if rows:
+            rid, kind, ante, cons, cnt, conf, lift, sup = zip(*rows)
+        else:
+            rid = kind = ante = cons = cnt = conf = lift = sup = ()
+        items = dict(self.conn.execute(
+            "SELECT sku, count FROM item_counts WHERE rule_set_id = ?", (info.id,)).fetchall())
+        prods = {r[0]: {"sku": r[0], "name": r[1], "category": r[2], "family": r[3],
+                        "price": r[4], "cost": r[5], "stock": r[6], "active": bool(r[7])}
+                 for r in self.conn.execute(
+                     "SELECT sku, name, category, family, price, cost, stock, active"
+                     " FROM products WHERE rule_set_id = ?", (info.id,))}
+        return RuleArrays(
+            rule_set=info,
+            rule_id=np.array(rid, dtype=np.int64),
+            kind=np.array(kind, dtype=object),
+            antecedent=[tuple(a.split(SEP)) for a in ante],
+            consequent=np.array(cons, dtype=object),
+            count=np.array(cnt, dtype=np.float64),
+            confidence=np.array(conf, dtype=np.float64),
+            lift=np.array([np.nan if v is None else v for v in lift], dtype=np.float64),
+            support=np.array(sup, dtype=np.float64),
+            item_counts={str(k): float(v) for k, v in items.items()},
+            products=prods)
+
+    def iter_rules(self, rule_set_id: int, sku: str | None = None, kind: str | None = None,
+                   limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Rules of a set, strongest first (by lift for cross, share for upgrades)."""
+        where = ["rule_set_id = ?"]
+        params: list[Any] = [rule_set_id]
+        if kind:
+            where.append("kind = ?")
+            params.append(kind)
+        if sku:
+            where.append("(consequent = ? OR (SEP || antecedent || SEP) LIKE ?)".replace(
+                "SEP", "char(9)"))
+            params += [sku, f"%\t{sku}\t%"]
+        q = ("SELECT rule_id, kind, antecedent, consequent, count, support, confidence, lift,"
+             " leverage, conviction FROM rules WHERE " + " AND ".join(where) +
+             " ORDER BY confidence * COALESCE(MIN(lift, 50), 1) DESC, count DESC")
+        if limit:
+            q += f" LIMIT {int(limit)}"
+        for r in self.conn.execute(q, params):
+            yield {"rule_id": r[0], "kind": r[1], "antecedent": r[2].split(SEP),
+                   "consequent": r[3], "count": r[4], "support": r[5], "confidence": r[6],
+                   "lift": r[7], "leverage": r[8], "conviction": r[9]}
+
+    # -- events ---------------------------------------------------------------------------
+    def log_events(self, events: Iterable[dict[str, Any]]) -> int:
+        """Append feedback events (shown / accepted / dismissed) in one transaction."""
+        rows = [(e.get("ts") or time.strftime("%Y-%m-%dT%H:%M:%S"), e.get("register"),
+                 None if e.get("sale_id") is None else str(e.get("sale_id")), e["sku"],
+                 e.get("kind"), e.get("rule_id"), e.get("rule_set_id"), e["action"],
+                 e.get("source"), int(bool(e.get("holdout", False)))) for e in events]
+        if not rows:
+            return 0
+        c = self.conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.executemany("INSERT INTO events (ts, register, sale_id, sku, kind, rule_id,"
+                          " rule_set_id, action, source, holdout) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                          rows)
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        return len(rows)
+
+    def events(self, sale_id: str | None = None) -> list[dict[str, Any]]:
+        q = ("SELECT id, ts, register, sale_id, sku, kind, rule_id, rule_set_id, action, source,"
+             " holdout FROM events")
+        params: tuple[Any, ...] = ()
+        if sale_id is not None:
+            q += " WHERE sale_id = ?"
+            params = (str(sale_id),)
+        cols = ["id", "ts", "register", "sale_id", "sku", "kind", "rule_id", "rule_set_id",
+                "action", "source", "holdout"]
+        return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", params)]
