@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlite_utils
 
 from possuggest.errors import RuleStoreError
 
@@ -153,7 +152,6 @@ class RuleStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
-            self.db = sqlite_utils.Database(conn)
             self.conn = conn
             conn.executescript(_DDL)
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
@@ -163,6 +161,14 @@ class RuleStore:
         except OSError as exc:
             raise RuleStoreError(f"possuggest database {self.path} cannot be created: "
                                  f"{exc.strerror}") from None
+
+    @property
+    def db(self) -> Any:
+        """The same connection as a ``sqlite_utils.Database`` (imported on first use: it pulls
+        in pandas, which the panel's start-up path must not pay for)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     def close(self) -> None:
         self.conn.close()
@@ -207,13 +213,17 @@ class RuleStore:
                          _num(cols[6][i]), _num(cols[7][i]), _num(cols[8][i]), _num(cols[9][i]))
                         for i in range(n))
                 c.executemany("INSERT INTO rules VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            c.executemany("INSERT INTO item_counts VALUES (?,?,?,?)",
-                          ((rs_id, str(s), float(k), float(p)) for s, k, p in
-                           zip(item_counts["sku"], item_counts["count"], item_counts["support"])))
-            c.executemany("INSERT INTO products VALUES (?,?,?,?,?,?,?,?,?)",
-                          ((rs_id, p["sku"], p.get("name"), p.get("category"), p.get("family"),
-                            p.get("price"), p.get("cost"), p.get("stock"),
-                            int(bool(p.get("active", True)))) for p in products))
+            db = self.db
+            db["item_counts"].insert_all(
+                ({"rule_set_id": rs_id, "sku": str(s), "count": float(k), "support": float(p)}
+                 for s, k, p in zip(item_counts["sku"], item_counts["count"],
+                                    item_counts["support"])), batch_size=5000)
+            db["products"].insert_all(
+                ({"rule_set_id": rs_id, "sku": p["sku"], "name": p.get("name"),
+                  "category": p.get("category"), "family": p.get("family"),
+                  "price": p.get("price"), "cost": p.get("cost"), "stock": p.get("stock"),
+                  "active": int(bool(p.get("active", True)))} for p in products),
+                batch_size=5000)
             c.execute("UPDATE rule_sets SET active = (id = ?)", (rs_id,))
             self._prune(keep)
             c.execute("COMMIT")

@@ -248,14 +248,15 @@ class TillReader:
                     raise Cancelled("refresh cancelled while reading sales")
                 end = start + _CHUNK_SALES
                 q = base + (where + " AND" if where else " WHERE") + \
-                    " sale_id > :lo AND sale_id <= :hi"
+                    " sale_id > :lo AND sale_id <= :hi ORDER BY sale_id"
                 take(self._run(lambda c, q=q, a=start, b=end:
                                c.execute(q, {**params, "lo": a, "hi": b}).fetchall()))
                 if progress:
                     progress(min(1.0, (end - lo) / max(1, hi - lo + 1)), "reading sales")
                 start = end
         else:
-            take(self._run(lambda c: c.execute(base + where, params).fetchall()))
+            take(self._run(lambda c: c.execute(base + where + " ORDER BY sale_id",
+                                               params).fetchall()))
         if not sale_ids:
             return Transactions(np.zeros(0, np.int64), np.zeros(0, np.int64),
                                 np.zeros(0, dtype=object), 0)

@@ -1,0 +1,332 @@
+"""The ``possuggest`` command line: demo-db, refresh, suggest, rules, rule-sets, rollback,
+evaluate, serve and gui (the default)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from possuggest import __version__
+from possuggest.context import AppContext
+from possuggest.errors import PossuggestError, TillError
+from possuggest.logsetup import setup_logging
+from possuggest.progress import ProgressBar
+
+log = logging.getLogger(__name__)
+
+DEMO_SALES = 50_000
+
+Command = Callable[[argparse.Namespace, AppContext], int]
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    d = argparse.SUPPRESS if suppress else None
+    g = parser.add_argument_group("global options")
+    g.add_argument("--data-dir", metavar="DIR", default=d,
+                   help="possuggest's own folder: rule database, config and logs "
+                        "(default: the platform's data folder)")
+    g.add_argument("--till-db", metavar="PATH", default=d,
+                   help="till database (SQLite, opened read-only); default: from the config, "
+                        "else the demo store in the data folder")
+    g.add_argument("--config", metavar="FILE", default=d,
+                   help="config file (default: config.toml in the config folder)")
+    g.add_argument("-v", "--verbose", action="store_true",
+                   default=argparse.SUPPRESS if suppress else False,
+                   help="log debug detail to stderr")
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+# -- shared steps -----------------------------------------------------------------------
+def _start(ctx: AppContext, verbose: bool) -> None:
+    """Create the data folder and the log file (only after input has been checked)."""
+    ctx.paths.ensure()
+    setup_logging(ctx.paths.log_file, verbose)
+
+
+def ensure_demo_till(ctx: AppContext, quiet: bool = False) -> None:
+    """With no till configured, build the demo store in the data folder on first use."""
+    if ctx.uses_demo and not ctx.till_path.exists():
+        from possuggest.demo_store import build_demo_store
+
+        if not quiet:
+            _err(f"No till configured: creating the demo store at {ctx.till_path}")
+        bar = ProgressBar()
+        build_demo_store(ctx.till_path, sales=DEMO_SALES, progress=None if quiet else bar)
+        bar.done()
+
+
+def check_till(ctx: AppContext) -> None:
+    """Open the till read-only once: exists, is SQLite, not locked, columns present."""
+    from possuggest.till import TillReader
+
+    TillReader(ctx.till_path, ctx.settings.till).connect().close()
+
+
+def prepare(args: argparse.Namespace, ctx: AppContext, needs_till: bool = True) -> None:
+    if needs_till and not ctx.uses_demo:
+        check_till(ctx)          # before anything is written anywhere
+    _start(ctx, getattr(args, "verbose", False))
+    if needs_till and ctx.uses_demo:
+        ensure_demo_till(ctx)
+        check_till(ctx)
+
+
+def run_refresh(ctx: AppContext, quiet: bool = False) -> Any:
+    from possuggest.refresh import refresh
+
+    bar = ProgressBar()
+    summary = refresh(ctx.till_path, ctx.paths.rules_db, ctx.settings,
+                      progress=None if quiet else bar)
+    bar.done()
+    return summary
+
+
+def load_engine(ctx: AppContext, auto_refresh: bool = True) -> Any:
+    """The engine over the active rule set, with live stock from the till when readable."""
+    from possuggest.engine import SuggestionEngine
+    from possuggest.rule_store import RuleStore
+    from possuggest.till import TillReader
+
+    with RuleStore(ctx.paths.rules_db) as store:
+        arrays = store.load_active()
+    if arrays is None and auto_refresh:
+        _err("No rule set yet: refreshing from the till first")
+        run_refresh(ctx)
+        with RuleStore(ctx.paths.rules_db) as store:
+            arrays = store.load_active()
+    products = None
+    try:
+        with TillReader(ctx.till_path, ctx.settings.till) as till:
+            products = till.read_products()
+    except TillError as exc:
+        log.warning("using the rule set's product snapshot: %s", exc)
+    return SuggestionEngine(arrays, products=products, policy=ctx.settings.policy)
+
+
+# -- commands -----------------------------------------------------------------------------
+def cmd_demo_db(args: argparse.Namespace, ctx: AppContext) -> int:
+    from datetime import date
+
+    from possuggest.demo_store import build_demo_store
+
+    if args.sales < 1:
+        raise PossuggestError("--sales must be at least 1")
+    end = None
+    if args.end_date:
+        try:
+            end = date.fromisoformat(args.end_date)
+        except ValueError:
+            raise PossuggestError(f"--end-date: not a date (YYYY-MM-DD): {args.end_date}") from None
+    path = Path(args.path)
+    if not path.parent.exists():
+        raise PossuggestError(f"folder does not exist: {path.parent}")
+    setup_logging(None, getattr(args, "verbose", False))
+    bar = ProgressBar()
+    summary = build_demo_store(path, sales=args.sales, seed=args.seed, end_date=end,
+                               progress=None if args.quiet else bar)
+    bar.done()
+    _out(f"demo store written to {path}: {summary.products:,} products, {summary.sales:,} sales, "
+         f"{summary.lines:,} lines in {summary.seconds:.1f} s")
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace, ctx: AppContext) -> int:
+    prepare(args, ctx)
+    summary = run_refresh(ctx, quiet=args.quiet)
+    _out(summary.text())
+    return 0
+
+
+def cmd_suggest(args: argparse.Namespace, ctx: AppContext) -> int:
+    prepare(args, ctx)
+    engine = load_engine(ctx)
+    unknown = [s for s in args.skus if not engine.known(s)]
+    if unknown:
+        _err(f"ignored unknown SKU(s): {', '.join(unknown)}")
+    sugs = engine.suggest(args.skus, n=args.n)
+    if args.json:
+        _out(json.dumps([{"kind": s.kind, "sku": s.sku, "name": s.name, "price": round(s.price, 2),
+                          "reason": s.reason, "score": round(s.score, 6)} for s in sugs],
+                        ensure_ascii=False))
+        return 0
+    if not sugs:
+        _out("No suggestions for this basket.")
+    for k, s in enumerate(sugs, 1):
+        _out(f"{k}. [{s.badge}] {s.name} ({s.sku}) {s.price_text}\n   {s.reason}")
+    return 0
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    return v
+
+
+def cmd_rules(args: argparse.Namespace, ctx: AppContext) -> int:
+    from possuggest.rule_store import RuleStore
+
+    _start(ctx, getattr(args, "verbose", False))
+    with RuleStore(ctx.paths.rules_db) as store:
+        active = store.active_rule_set()
+        if active is None:
+            raise PossuggestError("no rule set yet: run 'possuggest refresh' first")
+        kind = {"cross": "cross", "upgrade": "upgrade", None: None}[args.kind]
+        rows = list(store.iter_rules(active.id, sku=args.sku, kind=kind, limit=args.limit))
+    if args.json:
+        _out(json.dumps([{"antecedent": r["antecedent"], "consequent": r["consequent"],
+                          "kind": r["kind"], "count": r["count"], "support": _clean(r["support"]),
+                          "confidence": _clean(r["confidence"]), "lift": _clean(r["lift"])}
+                         for r in rows], ensure_ascii=False))
+        return 0
+    _out(f"rule set {active.id} ({active.created_at}), {len(rows)} rule(s) shown")
+    _out(f"{'kind':<8} {'antecedent':<34} {'consequent':<18} {'count':>7} {'conf':>6} {'lift':>6}")
+    for r in rows:
+        lift = "" if _clean(r["lift"]) is None else f"{r['lift']:.2f}"
+        _out(f"{r['kind']:<8} {' + '.join(r['antecedent'])[:34]:<34} {r['consequent'][:18]:<18} "
+             f"{r['count']:>7} {r['confidence']:>6.2f} {lift:>6}")
+    return 0
+
+
+def cmd_rule_sets(args: argparse.Namespace, ctx: AppContext) -> int:
+    from possuggest.rule_store import RuleStore
+
+    _start(ctx, getattr(args, "verbose", False))
+    with RuleStore(ctx.paths.rules_db) as store:
+        sets = store.rule_sets()
+    if args.json:
+        _out(json.dumps([{"id": s.id, "created_at": s.created_at, "active": s.active,
+                          "n_baskets": s.n_baskets, "n_cross": s.n_cross,
+                          "n_upgrade": s.n_upgrade, "source": s.source} for s in sets]))
+        return 0
+    if not sets:
+        _out("no rule sets yet: run 'possuggest refresh'")
+    for s in sets:
+        mark = "*" if s.active else " "
+        _out(f"{mark} {s.id:>4}  {s.created_at}  {s.n_cross:>9,} cross  {s.n_upgrade:>6,} upgrade"
+             f"  from {s.n_baskets:,} sales")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, ctx: AppContext) -> int:
+    from possuggest.rule_store import RuleStore
+
+    _start(ctx, getattr(args, "verbose", False))
+    with RuleStore(ctx.paths.rules_db) as store:
+        sets = store.rule_sets()
+        active = next((s for s in sets if s.active), None)
+        target = args.rule_set
+        if target is None:
+            older = [s.id for s in sets if active is not None and s.id < active.id]
+            if not older:
+                raise PossuggestError("no earlier rule set to roll back to")
+            target = older[0]
+        store.activate(target)
+    _out(f"rule set {target} is now active")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace, ctx: AppContext) -> int:
+    try:
+        from possuggest.ui.app import run_gui
+    except ImportError as exc:  # pragma: no cover - only without the Qt layer
+        raise PossuggestError(f"the cashier panel is not available: {exc}") from None
+    return run_gui(args, ctx)
+
+
+def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
+    try:
+        from possuggest.api_server import run_serve
+    except ImportError as exc:  # pragma: no cover
+        raise PossuggestError(f"the basket API is not available: {exc}") from None
+    return run_serve(args, ctx)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="possuggest",
+        description="Till-side cross-sell and upgrade suggestions mined from the store's own "
+                    "sales. With no command, opens the cashier panel.")
+    parser.add_argument("--version", action="version", version=f"possuggest {__version__}")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func: Command, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        _global_options(p, suppress=True)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo-db", cmd_demo_db, "write a demo till database (hardware-and-garden store)")
+    p.add_argument("path", help="file to write (replaced if it exists)")
+    p.add_argument("--sales", type=int, default=DEMO_SALES, help="number of sales (default %(default)s)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
+    p.add_argument("--end-date", help="last day of sales, YYYY-MM-DD (default: today)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = add("refresh", cmd_refresh, "mine the till's sales into a new active rule set")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = add("suggest", cmd_suggest, "suggestions for a basket of SKUs")
+    p.add_argument("skus", nargs="+", metavar="SKU")
+    p.add_argument("-n", type=int, default=None, help="how many (default: policy.max_suggestions)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+
+    p = add("rules", cmd_rules, "list rules of the active rule set, strongest first")
+    p.add_argument("--sku", help="only rules with this SKU on either side")
+    p.add_argument("--kind", choices=("cross", "upgrade"))
+    p.add_argument("--limit", type=int, default=50, help="at most this many (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+
+    p = add("rule-sets", cmd_rule_sets, "list kept rule sets (* = active)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("rollback", cmd_rollback, "make an earlier rule set active again")
+    p.add_argument("rule_set", nargs="?", type=int, help="rule set id (default: the previous one)")
+
+    try:
+        from possuggest.evaluation_cli import add_evaluate_parser
+        add_evaluate_parser(sub, lambda p: _global_options(p, suppress=True))
+    except ImportError:  # pragma: no cover - evaluation module not installed
+        pass
+
+    p = add("serve", cmd_serve, "run the local basket API headless (127.0.0.1 only)")
+    p.add_argument("--port", type=int, default=None, help="port (default: from the config)")
+
+    p = add("gui", cmd_gui, "open the cashier panel (the default)")
+    p.add_argument("--demo", action="store_true", help="run the demo store with a till simulator")
+    p.add_argument("--exit-after", type=float, default=None, metavar="SECONDS",
+                   help="close cleanly after this long (smoke tests)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "gui"])
+    setup_logging(None, getattr(args, "verbose", False))
+    try:
+        ctx = AppContext.create(args.data_dir, args.config, args.till_db,
+                                strict=args.command != "gui")
+        return int(args.func(args, ctx))
+    except PossuggestError as exc:
+        _err(f"possuggest: error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("possuggest: interrupted")
+        return 130
+    except BrokenPipeError:  # e.g. piped into head
+        return 0

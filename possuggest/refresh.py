@@ -1,0 +1,96 @@
+"""Refresh: read closed sales from the till, mine a new rule set, activate it in one go.
+
+A plain function with ``progress`` and ``cancelled`` callables: the CLI draws a progress bar
+from it, the GUI runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from possuggest.config import Settings
+from possuggest.errors import Cancelled
+from possuggest.rule_store import RuleStore
+from possuggest.till import TillReader
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[float, str], None]
+CancelledFn = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class RefreshSummary:
+    rule_set_id: int
+    n_baskets: int
+    n_items: int
+    n_cross: int
+    n_upgrade: int
+    seconds: float
+    window_start: str | None
+    window_end: str | None
+
+    def text(self) -> str:
+        return (f"rule set {self.rule_set_id} active: {self.n_cross:,} cross-sell and "
+                f"{self.n_upgrade:,} upgrade rules from {self.n_baskets:,} sales "
+                f"({self.n_items:,} products) in {self.seconds:.1f} s")
+
+
+def _iso(t: float) -> str | None:
+    return None if np.isnan(t) else datetime.fromtimestamp(t).isoformat(timespec="seconds")
+
+
+def refresh(till_path: str | Path, store_path: str | Path, settings: Settings,
+            progress: ProgressFn | None = None,
+            cancelled: CancelledFn | None = None) -> RefreshSummary:
+    """Mine the till's sales into a new active rule set. Opens its own connections (so it can
+    run in any thread). The previous set stays active until the new one is complete."""
+    from possuggest.mining import CatalogItem, mine_rules  # heavy imports: pandas, mlxtend
+
+    started = time.perf_counter()
+
+    def stage(lo: float, hi: float) -> ProgressFn:
+        def fn(frac: float, msg: str) -> None:
+            if cancelled is not None and cancelled():
+                raise Cancelled("refresh cancelled")
+            if progress is not None:
+                progress(lo + (hi - lo) * max(0.0, min(1.0, frac)), msg)
+        return fn
+
+    with TillReader(till_path, settings.till) as till:
+        products = till.read_products()
+        tx = till.read_transactions(settings.mining.window_days, stage(0.0, 0.35), cancelled)
+    catalog = {s: CatalogItem(p.sku, p.name, p.category, p.family, p.price, p.active)
+               for s, p in products.items()}
+    result = mine_rules(tx, settings.mining, catalog, stage(0.35, 0.9), cancelled)
+    stage(0.9, 1.0)(0.0, "saving rule set")
+    times = tx.basket_time if tx.basket_time is not None and tx.n_baskets else np.array([np.nan])
+    w_start = _iso(float(np.nanmin(times))) if not np.all(np.isnan(times)) else None
+    w_end = _iso(float(np.nanmax(times))) if not np.all(np.isnan(times)) else None
+    info = {"source": str(till_path), "n_baskets": tx.n_baskets, "n_items": tx.n_items,
+            "n_cross": result.n_cross, "n_upgrade": result.n_upgrade,
+            "window_start": w_start, "window_end": w_end,
+            "seconds": time.perf_counter() - started,
+            "params": asdict(settings.mining), "notes": result.notes}
+    if cancelled is not None and cancelled():
+        raise Cancelled("refresh cancelled")
+    store = RuleStore(store_path)
+    try:
+        rs_id = store.write_rule_set(result.rules, result.item_counts,
+                                     [asdict(p) for p in products.values()], info,
+                                     keep=settings.mining.keep_rule_sets)
+    finally:
+        store.close()
+    summary = RefreshSummary(rs_id, tx.n_baskets, tx.n_items, result.n_cross, result.n_upgrade,
+                             time.perf_counter() - started, w_start, w_end)
+    if progress is not None:
+        progress(1.0, "done")
+    log.info("%s", summary.text())
+    return summary

@@ -1,0 +1,141 @@
+"""The command line, end to end on real files: output formats and every bad-input path."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from conftest import file_hash, make_till
+from possuggest.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_refresh_suggest_rules_json(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = file_hash(till)
+    g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
+    code, out, _ = run(capsys, "refresh", "-q", *g)
+    assert code == 0 and "rule set 1 active" in out
+    code, out, _ = run(capsys, "suggest", "DRILL-18V", "--json", *g)
+    assert code == 0
+    sugs = json.loads(out)
+    assert sugs[0]["sku"] == "BITS" and sugs[0]["kind"] == "cross"
+    assert set(sugs[0]) == {"kind", "sku", "name", "price", "reason", "score"}
+    code, out, _ = run(capsys, "suggest", "MOW-STD", "-n", "5", "--json", *g)
+    assert "upgrade" in {s["kind"] for s in json.loads(out)}
+    code, out, _ = run(capsys, "rules", "--sku", "DRILL-18V", "--kind", "cross", "--json", *g)
+    rules = json.loads(out)
+    assert rules and all(set(r) == {"antecedent", "consequent", "kind", "count", "support",
+                                    "confidence", "lift"} for r in rules)
+    assert all("DRILL-18V" in r["antecedent"] or r["consequent"] == "DRILL-18V" for r in rules)
+    code, out, _ = run(capsys, "rules", "--kind", "upgrade", "--json", *g)
+    assert json.loads(out)[0]["lift"] is None
+    assert file_hash(till) == before
+
+
+def test_text_output_and_unknown_sku(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
+    code, out, err = run(capsys, "suggest", "DRILL-18V", "NOPE", *g)   # refreshes on first use
+    assert code == 0
+    assert "1. [Accessory] Drill Bit Set (BITS) $19.00" in out
+    assert "unknown SKU(s): NOPE" in err
+
+
+def test_rule_sets_and_rollback(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
+    assert run(capsys, "rollback", *g)[0] == 2             # nothing to roll back to
+    run(capsys, "refresh", "-q", *g)
+    run(capsys, "refresh", "-q", *g)
+    code, out, _ = run(capsys, "rollback", *g)
+    assert code == 0 and "rule set 1 is now active" in out
+    code, out, _ = run(capsys, "rule-sets", "--json", *g)
+    assert [(s["id"], s["active"]) for s in json.loads(out)] == [(2, False), (1, True)]
+
+
+def _bad_tills(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not sqlite " * 500)
+    other = tmp_path / "other.db"
+    c = sqlite3.connect(other)
+    c.execute("CREATE TABLE x (a)")
+    c.commit()
+    c.close()
+    return {"missing": (tmp_path / "missing.db", "not found"),
+            "junk": (junk, "not a usable SQLite database"),
+            "schema": (other, "no such table")}
+
+
+@pytest.mark.parametrize("case", ["missing", "junk", "schema"])
+@pytest.mark.parametrize("command", [["refresh"], ["suggest", "A"]])
+def test_bad_till_one_line_nonzero_nothing_written(tmp_path: Path, case: str, command: list[str],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path, msg = _bad_tills(tmp_path)[case]
+    before = file_hash(path) if path.exists() else None
+    data = tmp_path / "d"
+    code, out, err = run(capsys, *command, "--data-dir", str(data), "--till-db", str(path))
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and msg in lines[0] and lines[0].startswith("possuggest: error:")
+    assert not data.exists()
+    assert (file_hash(path) if path.exists() else None) == before
+
+
+def test_locked_till(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[till]\nbusy_timeout_ms = 50\n")
+    writer = sqlite3.connect(till, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        code, _, err = run(capsys, "refresh", "--data-dir", str(tmp_path / "d"),
+                           "--till-db", str(till), "--config", str(cfg))
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert code != 0 and "locked by another program" in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_missing_mapped_column(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[till.mapping]\nproducts = "SELECT sku, name FROM products"\n')
+    code, _, err = run(capsys, "refresh", "--data-dir", str(tmp_path / "d"),
+                       "--till-db", str(till), "--config", str(cfg))
+    assert code != 0
+    assert "'products' lacks column(s): category, family, price, cost, stock, active" in err
+
+
+def test_bad_config_names_key(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[policy]\nmax_suggestions = -1\n")
+    before = cfg.read_bytes()
+    code, _, err = run(capsys, "suggest", "A", "--till-db", str(till), "--config", str(cfg),
+                       "--data-dir", str(tmp_path / "d"))
+    assert code == 2 and "policy.max_suggestions" in err and len(err.strip().splitlines()) == 1
+    assert cfg.read_bytes() == before and not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("wal", [False, True])
+def test_till_bytes_identical_after_every_command(tmp_path: Path, wal: bool,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    till = make_till(tmp_path / "till.db", wal=wal, open_sale=["MOW-STD"])
+    before = file_hash(till)
+    g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
+    for argv in (["refresh", "-q"], ["suggest", "MOW-STD", "--json"], ["rules", "--json"],
+                 ["rule-sets"], ["rollback"]):
+        run(capsys, *argv, *g)
+        assert file_hash(till) == before, argv
+
+
+def test_help_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    for cmd in ("demo-db", "refresh", "suggest", "rules", "rule-sets", "rollback", "gui", "serve"):
+        with pytest.raises(SystemExit) as exc:
+            main([cmd, "--help"])
+        assert exc.value.code == 0
+        assert "--data-dir" in capsys.readouterr().out

@@ -1,0 +1,103 @@
+"""The rule store: sets activate in one transaction, roll back, survive a kill mid-write."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import pattern_baskets
+from possuggest.config import MiningSettings
+from possuggest.errors import RuleStoreError
+from possuggest.mining import mine_rules
+from possuggest.rule_store import RuleStore
+from possuggest.transactions import Transactions
+
+
+def _write(store: RuleStore, n_baskets: int = 400, keep: int = 5) -> int:
+    tx = Transactions.from_baskets(pattern_baskets(n_baskets))
+    res = mine_rules(tx, MiningSettings())
+    return store.write_rule_set(res.rules, res.item_counts, [{"sku": "TAPE", "name": "Tape"}],
+                                {"n_baskets": tx.n_baskets, "n_cross": res.n_cross}, keep=keep)
+
+
+def test_write_activate_rollback_prune(tmp_path: Path) -> None:
+    with RuleStore(tmp_path / "p.db") as store:
+        assert store.load_active() is None
+        ids = [_write(store, keep=3) for _ in range(4)]
+        sets = store.rule_sets()
+        assert [s.id for s in sets] == ids[::-1][:3]         # oldest pruned
+        assert [s.active for s in sets] == [True, False, False]
+        store.activate(ids[2])
+        active = store.load_active()
+        assert active is not None and active.rule_set.id == ids[2]
+        assert len(active.rule_id) > 0 and active.products["TAPE"]["name"] == "Tape"
+        with pytest.raises(RuleStoreError, match="no rule set 999"):
+            store.activate(999)
+        assert store.active_rule_set().id == ids[2]
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    bad = tmp_path / "p.db"
+    bad.write_bytes(b"garbage" * 1000)
+    with pytest.raises(RuleStoreError, match="unusable"):
+        RuleStore(bad)
+
+
+def test_events_round_trip(tmp_path: Path) -> None:
+    with RuleStore(tmp_path / "p.db") as store:
+        store.log_events([{"sku": "A", "action": "shown", "sale_id": 5, "register": "1"},
+                          {"sku": "A", "action": "accepted", "sale_id": 5, "register": "1"}])
+        ev = store.events("5")
+        assert [e["action"] for e in ev] == ["shown", "accepted"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_kill_mid_write_keeps_previous_active_set(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    with RuleStore(db) as store:
+        first = _write(store)
+        n_rules = len(store.load_active().rule_id)
+    marker = tmp_path / "writing"
+    child = textwrap.dedent(f"""
+        import threading, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from conftest import pattern_baskets
+        from possuggest.config import MiningSettings
+        from possuggest.mining import mine_rules
+        from possuggest.rule_store import RuleStore
+        from possuggest.transactions import Transactions
+        tx = Transactions.from_baskets(pattern_baskets(800))
+        res = mine_rules(tx, MiningSettings())
+        def products():
+            yield {{"sku": "X"}}
+            open({str(marker)!r}, "w").close()   # rules are in, transaction still open
+            threading.Event().wait()             # hang here until killed
+        RuleStore({str(db)!r}).write_rule_set(res.rules, res.item_counts, products(),
+                                              {{"n_baskets": tx.n_baskets}})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", child], cwd=Path(__file__).parents[1])
+    try:
+        for _ in range(600):
+            if marker.exists() or proc.poll() is not None:
+                break
+            try:
+                proc.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                pass
+        assert marker.exists(), "child never reached the write"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with RuleStore(db) as store:
+        active = store.load_active()
+        assert active is not None and active.rule_set.id == first
+        assert len(active.rule_id) == n_rules
+        assert [s.id for s in store.rule_sets()] == [first]
