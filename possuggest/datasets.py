@@ -26,13 +26,15 @@ stripped of surrounding blanks. Items that are placeholders rather than products
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import io
 import itertools
 import logging
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +87,8 @@ class LoadedSales:
     ``skipped`` maps a reason (a key of :data:`SKIP_REASONS`) to how many lines or entries
     were left out for it; only reasons that occurred appear. ``notes`` are one-line remarks
     about the file as a whole (encoding fallback, NUL bytes removed, columns guessed).
+    ``tx.basket_ids`` are the ticket keys for the long layout (several ticket columns joined
+    with ``" | "``) and 1-based line numbers for the baskets and fimi layouts.
     """
 
     tx: Transactions
@@ -104,6 +108,19 @@ class LoadedSales:
 
 
 # --------------------------------------------------------------------------- text loading
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building millions of small lists (they hold
+    only strings, so no cycles): otherwise its repeated passes cost several times the work."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
 
 def _load_text(path: str | Path) -> tuple[str, list[str]]:
     """The file's text with NULs removed, and notes; InputFileError when not a text file."""
@@ -244,7 +261,11 @@ def read_baskets(path: str | Path, delimiter: str | None = None) -> LoadedSales:
 
 def _parse_baskets(text: str, notes: list[str], p: Path, delimiter: str | None) -> LoadedSales:
     d = delimiter or _sniff_delimiter(_first_line(text))
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=d))
+    with _no_gc():
+        if '"' in text:
+            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=d))
+        else:                                        # no quoting: plain splits are faster
+            rows = [ln.split(d) if ln else [] for ln in text.splitlines()]
     while rows and not rows[-1]:
         rows.pop()                                   # trailing blank lines are not data
     skipped: dict[str, int] = {}
@@ -255,7 +276,7 @@ def _parse_baskets(text: str, notes: list[str], p: Path, delimiter: str | None) 
     lengths[blank] = 0
     flat = list(itertools.chain.from_iterable(r for r, b in zip(rows, blank, strict=True) if not b))
     line_no = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
-    tx = _from_raw_items(line_no, np.asarray(flat, dtype=object), None, skipped)
+    tx = _from_raw_items(line_no + 1, np.asarray(flat, dtype=object), None, skipped)
     log.info("%s: %d baskets read as 'baskets' (delimiter %r)", p.name, tx.n_baskets, d)
     return LoadedSales(tx=tx, skipped=skipped, rows_read=len(rows), source=str(p),
                        fmt="baskets", notes=notes)
@@ -293,12 +314,16 @@ def read_fimi(path: str | Path) -> LoadedSales:
     that are not integers are skipped (``bad_item_id``); blank lines are counted. No time.
     """
     text, notes = _load_text(path)
-    p = Path(path)
+    return _parse_fimi(text, notes, Path(path))
+
+
+def _parse_fimi(text: str, notes: list[str], p: Path) -> LoadedSales:
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     skipped: dict[str, int] = {}
-    tokens = [ln.split() for ln in lines]
+    with _no_gc():
+        tokens = [ln.split() for ln in lines]
     lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
     _add(skipped, "blank_line", int((lengths == 0).sum()))
     flat = list(itertools.chain.from_iterable(tokens))
@@ -318,7 +343,7 @@ def read_fimi(path: str | Path) -> LoadedSales:
         tx = _empty_tx()
     else:
         codes, uniq = pd.factorize(ids[ok], sort=True)
-        tx = _build(line_no[ok], codes.astype(np.int64),
+        tx = _build(line_no[ok] + 1, codes.astype(np.int64),
                     np.array([str(int(u)) for u in uniq], dtype=object), None, skipped,
                     items_sorted=True)
     log.info("%s: %d baskets read as 'fimi'", p.name, tx.n_baskets)
@@ -542,7 +567,7 @@ def read_sales_file(path: str | Path, fmt: str | None = None, *,
         fmt = detect_format(p, text, ticket_cols, item_col)
         log.info("%s: format detected as %s", p.name, fmt)
     if fmt == "fimi":
-        return read_fimi(p)
+        return _parse_fimi(text, notes, p)
     if fmt == "long":
         return _parse_long(text, notes, p, ticket_cols, item_col, time_cols, time_format,
                            delimiter)
