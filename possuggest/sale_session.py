@@ -1,0 +1,163 @@
+"""What the cashier sees for the sale being rung up at one register: the current basket, the
+suggestions, what was dismissed (never shown again in that sale) and the events to log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from possuggest.engine import Suggestion, SuggestionEngine
+from possuggest.events import in_holdout
+
+log = logging.getLogger(__name__)
+
+EventSink = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A snapshot for the panel: draw exactly this."""
+
+    register: str
+    sale_id: str | None
+    basket: tuple[str, ...]
+    suggestions: tuple[Suggestion, ...]
+    holdout: bool = False
+    source: str = ""
+    seq: int = 0
+
+
+@dataclass
+class _Sale:
+    sale_id: str | None
+    holdout: bool
+    shown: dict[str, Suggestion] = field(default_factory=dict)
+    accepted: set[str] = field(default_factory=set)
+    dismissed: set[str] = field(default_factory=set)
+
+
+class SaleSession:
+    """Thread-safe: the GUI thread, the watcher and the API thread may all call it."""
+
+    def __init__(self, engine: SuggestionEngine | None, register: str = "1",
+                 holdout_share: float = 0.0, sink: EventSink | None = None) -> None:
+        self._lock = threading.RLock()
+        self.engine = engine
+        self.register = register
+        self.holdout_share = holdout_share
+        self.sink = sink or (lambda events: None)
+        self._sale = _Sale(None, False)
+        self._basket: tuple[str, ...] = ()
+        self._view = SessionView(register, None, (), ())
+        self._seq = 0
+
+    @property
+    def view(self) -> SessionView:
+        return self._view
+
+    def set_engine(self, engine: SuggestionEngine | None) -> SessionView:
+        with self._lock:
+            self.engine = engine
+            return self._recompute(self._view.source)
+
+    def _event(self, sug: Suggestion | None, sku: str, action: str, source: str) -> dict[str, Any]:
+        eng = self.engine
+        return {"ts": time.strftime("%Y-%m-%dT%H:%M:%S"), "register": self.register,
+                "sale_id": self._sale.sale_id, "sku": sku,
+                "kind": sug.kind if sug else None, "rule_id": sug.rule_id if sug else None,
+                "rule_set_id": eng.rule_set_id if eng else None, "action": action,
+                "source": source, "holdout": self._sale.holdout}
+
+    def update(self, sale_id: str | None, skus: list[str] | tuple[str, ...],
+               source: str = "") -> SessionView:
+        """A new basket state for this register (from the watcher, the API or the scan box)."""
+        with self._lock:
+            sid = None if sale_id is None else str(sale_id)
+            if sid != self._sale.sale_id:
+                self._sale = _Sale(sid, in_holdout(self.register, sid, self.holdout_share))
+            basket = tuple(skus)
+            events = []
+            for sku in basket:
+                sug = self._sale.shown.get(sku)
+                if sug is not None and sku not in self._sale.accepted:
+                    self._sale.accepted.add(sku)
+                    events.append(self._event(sug, sku, "accepted", "basket"))
+            self._basket = basket
+            if events:
+                self.sink(events)
+            return self._recompute(source)
+
+    def _recompute(self, source: str) -> SessionView:
+        sale = self._sale
+        sugs: list[Suggestion] = []
+        if self.engine is not None and self._basket and not sale.holdout:
+            sugs = self.engine.suggest(self._basket, exclude=sale.dismissed | sale.accepted)
+        new = [s for s in sugs if s.sku not in sale.shown]
+        for s in new:
+            sale.shown[s.sku] = s
+        if new:
+            self.sink([self._event(s, s.sku, "shown", source) for s in new])
+        self._seq += 1
+        self._view = SessionView(self.register, sale.sale_id, self._basket, tuple(sugs),
+                                 sale.holdout, source, self._seq)
+        return self._view
+
+    def accept(self, sku: str, source: str = "key") -> SessionView:
+        """The cashier marked a suggestion accepted (F1–F3 or a tap)."""
+        with self._lock:
+            sug = self._sale.shown.get(sku)
+            if sku not in self._sale.accepted:
+                self._sale.accepted.add(sku)
+                self.sink([self._event(sug, sku, "accepted", source)])
+            return self._recompute(source)
+
+    def dismiss(self, sku: str, source: str = "key") -> SessionView:
+        """Dismissed items do not come back in the same sale."""
+        with self._lock:
+            if sku not in self._sale.dismissed:
+                self._sale.dismissed.add(sku)
+                self.sink([self._event(self._sale.shown.get(sku), sku, "dismissed", source)])
+            return self._recompute(source)
+
+    def add_item(self, sku: str, source: str = "scan") -> SessionView:
+        """The scan box: add one item to the current (local) basket."""
+        with self._lock:
+            return self.update(self._sale.sale_id or f"local-{int(time.time())}",
+                               [*self._basket, sku], source)
+
+    def clear(self, source: str = "") -> SessionView:
+        with self._lock:
+            self._sale = _Sale(None, False)
+            self._basket = ()
+            return self._recompute(source)
+
+
+class SessionHub:
+    """One SaleSession per register, sharing an engine and an event sink."""
+
+    def __init__(self, engine: SuggestionEngine | None, holdout_share: float = 0.0,
+                 sink: EventSink | None = None) -> None:
+        self._lock = threading.Lock()
+        self.engine = engine
+        self.holdout_share = holdout_share
+        self.sink = sink
+        self._sessions: dict[str, SaleSession] = {}
+
+    def session(self, register: str) -> SaleSession:
+        with self._lock:
+            s = self._sessions.get(register)
+            if s is None:
+                s = self._sessions[register] = SaleSession(self.engine, register,
+                                                           self.holdout_share, self.sink)
+            return s
+
+    def set_engine(self, engine: SuggestionEngine | None) -> None:
+        with self._lock:
+            self.engine = engine
+            sessions = list(self._sessions.values())
+        for s in sessions:
+            s.set_engine(engine)

@@ -1,0 +1,209 @@
+"""Basket sources and the sale session, without Qt: watcher, API, simulator, events."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import PRODUCTS, make_till
+from possuggest.api_server import basket_handler
+from possuggest.basket_api import BasketApi, parse_basket
+from possuggest.config import MiningSettings, PolicySettings
+from possuggest.engine import SuggestionEngine
+from possuggest.events import EventWriter, in_holdout
+from possuggest.refresh import refresh
+from possuggest.rule_store import RuleStore
+from possuggest.sale_session import SaleSession, SessionHub
+from possuggest.simulator import TillSimulator
+from possuggest.till import Product
+from possuggest.watcher import TillWatcher
+
+CATALOG = {p[0]: Product(p[0], p[1], p[2], p[3], p[4], p[5], p[6], bool(p[7])) for p in PRODUCTS}
+
+
+@pytest.fixture
+def engine(tmp_path: Path, till: Path) -> SuggestionEngine:
+    from possuggest.config import Settings
+
+    s = Settings(mining=MiningSettings(upgrade_min_count=3))
+    refresh(till, tmp_path / "p.db", s)
+    with RuleStore(tmp_path / "p.db") as store:
+        return SuggestionEngine(store.load_active(), CATALOG, PolicySettings())
+
+
+def test_session_events_dismiss_and_accept_by_appearance(engine: SuggestionEngine) -> None:
+    events: list[dict] = []
+    s = SaleSession(engine, "1", sink=events.extend)
+    v = s.update("10", ["DRILL-18V"], "watcher")
+    assert v.suggestions[0].sku == "BITS"
+    shown = [e for e in events if e["action"] == "shown"]
+    assert {e["sku"] for e in shown} == {x.sku for x in v.suggestions}
+    assert all(e["sale_id"] == "10" and e["rule_set_id"] == engine.rule_set_id for e in shown)
+    v = s.dismiss("BITS")
+    assert "BITS" not in [x.sku for x in v.suggestions]
+    v = s.update("10", ["DRILL-18V", "TAPE"], "watcher")         # same sale: stays dismissed
+    assert "BITS" not in [x.sku for x in v.suggestions]
+    second = v.suggestions[0].sku
+    s.update("10", ["DRILL-18V", "TAPE", second], "watcher")     # customer took it
+    acc = [e for e in events if e["action"] == "accepted"]
+    assert [(e["sku"], e["source"]) for e in acc] == [(second, "basket")]
+    v = s.update("11", ["DRILL-18V"], "watcher")                 # new sale: BITS is back
+    assert v.suggestions[0].sku == "BITS"
+    n = len(events)
+    s.accept("BITS", "key")
+    assert events[n]["action"] == "accepted" and events[n]["source"] == "key"
+    assert len([e for e in events if e["action"] == "shown" and e["sku"] == "BITS"]) == 2
+
+
+def test_holdout_sales_get_no_suggestions(engine: SuggestionEngine) -> None:
+    hold = [sid for sid in map(str, range(200)) if in_holdout("1", sid, 0.3)]
+    assert 30 < len(hold) < 90                                   # about 30%
+    assert in_holdout("1", hold[0], 0.3)                          # deterministic
+    s = SaleSession(engine, "1", holdout_share=0.3)
+    assert s.update(hold[0], ["DRILL-18V"]).suggestions == ()
+    assert s.view.holdout
+
+
+def test_event_writer_off_thread(tmp_path: Path) -> None:
+    w = EventWriter(tmp_path / "p.db").start()
+    for i in range(50):
+        w.put([{"sku": f"S{i}", "action": "shown", "sale_id": "1"}])
+    assert w.flush()
+    w.close()
+    assert not w._thread.is_alive()
+    with RuleStore(tmp_path / "p.db") as store:
+        assert len(store.events("1")) == 50
+
+
+def test_watcher_sees_changes_and_recovers(tmp_path: Path) -> None:
+    path = make_till(tmp_path / "till.db", open_sale=["MOW-STD"])
+    w = TillWatcher(path)
+    r = w.poll()
+    assert r.state == "ok" and r.sale is not None and r.sale.skus == ["MOW-STD"]
+    assert r.products is not None and "TAPE" in r.products
+    assert w.poll().sale is None                                 # nothing changed
+    c = sqlite3.connect(path)
+    sid = c.execute("SELECT MAX(sale_id) FROM sales WHERE status='open'").fetchone()[0]
+    c.execute("INSERT INTO sale_lines (sale_id, sku, qty, unit_price, voided) VALUES (?, 'OIL-4T', 1, 12, 0)", (sid,))
+    c.commit()
+    c.close()
+    assert w.poll().sale.skus == ["MOW-STD", "OIL-4T"]
+    backup = tmp_path / "backup.db"
+    shutil.move(path, backup)
+    r = w.poll()
+    assert r.state == "missing" and "not found" in r.message
+    shutil.move(backup, path)
+    r = w.poll()
+    assert r.state == "ok" and r.sale.skus == ["MOW-STD", "OIL-4T"]
+    path.write_bytes(b"garbage" * 1000)                           # corrupt in place
+    assert w.poll().state in ("error", "ok")
+    w.close()
+
+
+def test_watcher_reports_lock(tmp_path: Path) -> None:
+    from possuggest.config import TillSettings
+
+    path = make_till(tmp_path / "till.db")
+    w = TillWatcher(path, TillSettings(busy_timeout_ms=20))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        assert w.poll().state == "locked"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert w.poll().state == "ok"
+    w.close()
+
+
+def _post(url: str, body: bytes, token: str | None) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    if token is not None:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def api(engine: SuggestionEngine):
+    hub = SessionHub(engine)
+    server = BasketApi(0, "tok", basket_handler(hub), lambda: {"rule_set": 1}).start()
+    host, port = server.address
+    yield f"http://{host}:{port}", hub
+    server.stop()
+
+
+def test_api_round_trip_and_errors(api) -> None:
+    base, hub = api
+    assert base.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(base + "/v1/health", timeout=5) as resp:
+        assert json.loads(resp.read())["status"] == "ok"
+    body = json.dumps({"register": "2", "sale_id": "9",
+                       "items": [{"sku": "DRILL-18V", "qty": 1}, {"sku": "NOPE"}]}).encode()
+    code, data = _post(base + "/v1/basket", body, "tok")
+    assert code == 200
+    assert data["suggestions"][0] == {"kind": "cross", "sku": "BITS", "name": "Drill Bit Set",
+                                      "price": 19.0, "reason": data["suggestions"][0]["reason"]}
+    assert hub.session("2").view.basket == ("DRILL-18V", "NOPE")
+    assert _post(base + "/v1/basket", body, None)[0] == 401
+    assert _post(base + "/v1/basket", body, "wrong")[0] == 401
+    code, data = _post(base + "/v1/basket", b"{not json", "tok")
+    assert code == 400 and "not valid JSON" in data["error"]
+    code, data = _post(base + "/v1/basket", json.dumps({"items": [{"sku": 5}]}).encode(), "tok")
+    assert code == 400 and "items[0]" in data["error"]
+    code, data = _post(base + "/v1/basket", b"x" * (64 * 1024 + 1), "tok")
+    assert code == 413
+
+
+@pytest.mark.parametrize("body, msg", [
+    (b"[]", "JSON object"), (b'{"items": 3}', "'items' must be a list"),
+    (b'{"items": [], "register": []}', "'register'"),
+    (b'{"items": [{"sku": "A", "qty": "two"}]}', "qty must be a number"),
+])
+def test_parse_basket_rejects(body: bytes, msg: str) -> None:
+    with pytest.raises(ValueError, match=msg):
+        parse_basket(body)
+
+
+def test_simulator_rings_up_sales_in_the_till(tmp_path: Path) -> None:
+    path = make_till(tmp_path / "till.db", messy=False)
+    skus = [p[0] for p in PRODUCTS]
+
+    def sample(rng: np.random.Generator, when: object) -> list[tuple[str, float, float]]:
+        return [(str(s), 1.0, 9.0) for s in rng.choice(skus, size=2, replace=False)]
+
+    done = threading.Event()
+    sim = TillSimulator(path, sample, register="3", seed=1, line_interval=(0.001, 0.002),
+                        pause=(0.001, 0.002), take_suggestion_p=1.0,
+                        suggestions=lambda: ["GLOVES"])
+    sim.start()
+    try:
+        w = TillWatcher(path)
+        for _ in range(2000):
+            if sim.sales_closed >= 3:
+                done.set()
+                break
+            done.wait(0.01)
+        assert done.is_set()
+    finally:
+        sim.stop()
+        w.close()
+    assert not sim.running and sim.error is None
+    c = sqlite3.connect(path)
+    rows = c.execute("SELECT status, COUNT(*) FROM sales WHERE register_id='3' GROUP BY status").fetchall()
+    gloves = c.execute("SELECT COUNT(*) FROM sale_lines l JOIN sales s USING (sale_id) "
+                       "WHERE s.register_id='3' AND l.sku='GLOVES'").fetchone()[0]
+    c.close()
+    assert dict(rows)["closed"] >= 3 and gloves >= 3              # customers took the suggestion
