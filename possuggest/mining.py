@@ -154,12 +154,14 @@ def frequent_itemsets(tx: Transactions, min_support: float, max_len: int,
     if n_red and min_count <= n_red:
         # a slightly lower relative threshold on the reduced rows; exact filter afterwards
         ms_red = max((min_count - 0.5) / n_red, 1e-12)
-        frame = pd.DataFrame.sparse.from_spmatrix(xr.astype(bool), columns=freq_items)
+        # columns 0..k-1 (mlxtend rejects sparse integer column names not starting at 0)
+        frame = pd.DataFrame.sparse.from_spmatrix(xr.astype(bool))
         fi = fpgrowth(frame, min_support=ms_red, use_colnames=True, max_len=max_len)
         fi = fi[fi["itemsets"].map(len) >= 2]
         cnt = np.rint(fi["support"].to_numpy() * n_red).astype(np.int64)
         fi = pd.DataFrame({"support": cnt / float(n), "count": cnt,
-                           "itemsets": [frozenset(tx.items[list(s)]) for s in fi["itemsets"]]})
+                           "itemsets": [frozenset(tx.items[freq_items[list(s)]])
+                                        for s in fi["itemsets"]]})
         fi = fi[fi["support"] >= min_support]
         fi = fi[fi["itemsets"].map(len) >= min_len]
         out.append(fi)
