@@ -238,7 +238,19 @@ def cmd_rollback(args: argparse.Namespace, ctx: AppContext) -> int:
     return 0
 
 
+def _has_screen() -> bool:
+    import os
+
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM"))
+
+
 def cmd_gui(args: argparse.Namespace, ctx: AppContext) -> int:
+    if not _has_screen():
+        raise PossuggestError("no screen found (DISPLAY is not set): the cashier panel needs a "
+                              "desktop session; headless, try 'possuggest suggest MOW-STD'")
     try:
         from possuggest.ui.app import run_gui
     except ImportError as exc:  # pragma: no cover - only without the Qt layer

@@ -360,3 +360,24 @@ class RuleStore:
         cols = ["id", "ts", "register", "sale_id", "sku", "kind", "rule_id", "rule_set_id",
                 "action", "source", "holdout"]
         return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", params)]
+
+
+def arrays_from_mining(rules: Any, item_counts: Any, n_baskets: int,
+                       products: dict[str, dict[str, Any]] | None = None,
+                       rule_set_id: int = 0) -> RuleArrays:
+    """A mined rule set straight into the engine's form, without a database (evaluation)."""
+    info = RuleSetInfo(rule_set_id, "", True, "memory", int(n_baskets), len(item_counts),
+                       int((rules["kind"] == "cross").sum()), int((rules["kind"] == "upgrade").sum()),
+                       None, None, 0.0, {}, [])
+    return RuleArrays(
+        rule_set=info,
+        rule_id=np.arange(len(rules), dtype=np.int64),
+        kind=rules["kind"].to_numpy(dtype=object),
+        antecedent=[tuple(a) for a in rules["antecedent"]],
+        consequent=rules["consequent"].to_numpy(dtype=object),
+        count=rules["count"].to_numpy(dtype=np.float64),
+        confidence=rules["confidence"].to_numpy(dtype=np.float64),
+        lift=rules["lift"].to_numpy(dtype=np.float64),
+        support=rules["support"].to_numpy(dtype=np.float64),
+        item_counts={str(s): float(c) for s, c in zip(item_counts["sku"], item_counts["count"])},
+        products=products or {})
