@@ -1,0 +1,589 @@
+"""The cashier panel window: header with the options menu, banners, the current basket in
+compact form, up to N suggestion cards (or an empty state saying what is going on), the scan
+box and the status line.
+
+It draws ``controller.session.view`` whenever the controller says something changed; every
+cashier action goes back through the controller. F1–F3 accept card 1–3, Esc dismisses the
+focused card (else the top one).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from possuggest.config import save_settings
+from possuggest.sale_session import SessionView
+from possuggest.ui.cards import CardList, SuggestionCard
+from possuggest.ui.controller import AppController
+from possuggest.ui.icons import icon
+from possuggest.ui.scanbox import ScanBox
+from possuggest.ui.status import StatusLine
+from possuggest.ui.theme import Palette, apply_theme, palette_for, repolish
+from possuggest.ui.widgets import Banner, ElidedLabel, IconWidget
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIZE = QSize(392, 820)
+MIN_SIZE = QSize(320, 480)
+ACCEPT_KEYS = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2}
+
+
+class EmptyState(QWidget):
+    """Centered icon, title, one line of explanation and an optional progress bar."""
+
+    def __init__(self, palette: Palette, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        col = QVBoxLayout(self)
+        col.setContentsMargins(24, 28, 24, 28)
+        col.setSpacing(10)
+        col.addStretch(1)
+        self.icon = IconWidget("barcode", 56, palette.text_faint)
+        col.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.title = QLabel()
+        self.title.setObjectName("emptyTitle")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.title.setWordWrap(True)
+        col.addWidget(self.title)
+        self.text = QLabel()
+        self.text.setObjectName("emptyText")
+        self.text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.text.setWordWrap(True)
+        col.addWidget(self.text)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedWidth(180)
+        col.addWidget(self.bar, 0, Qt.AlignmentFlag.AlignHCenter)
+        col.addStretch(2)
+
+    def show_state(self, icon_name: str, color: str, title: str, text: str,
+                   progress: float | None = None) -> None:
+        self.icon.set_icon(icon_name, color)
+        self.title.setText(title)
+        self.text.setText(text)
+        self.text.setVisible(bool(text))
+        self.bar.setVisible(progress is not None)
+        if progress is not None:
+            self.bar.setValue(round(progress * 1000))
+
+
+class PanelWindow(QWidget):
+    """The top-level cashier panel."""
+
+    rendered = Signal(int)          # the session view's seq just drawn (before paint)
+
+    def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.ctx = controller.ctx
+        ui = self.ctx.settings.ui
+        self.setObjectName("panel")
+        self.setWindowTitle("possuggest — suggestions")
+        self.setMinimumSize(MIN_SIZE)
+        self.palette_: Palette = palette_for(ui.theme)
+        self.banners: dict[str, Banner] = {}
+        self.view: SessionView = controller.session.view
+        self._drawn_seq = -1
+        self._geometry_restored = False
+        self._state_file = str(self.ctx.paths.data_dir / "panel.ini")
+
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+        root.addWidget(self._build_header())
+
+        self.body = QWidget()
+        self.body.setObjectName("body")
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(14, 10, 14, 12)
+        body.setSpacing(8)
+        self.banner_box = QVBoxLayout()
+        self.banner_box.setSpacing(6)
+        body.addLayout(self.banner_box)
+
+        # the basket, compact
+        basket_head = QHBoxLayout()
+        basket_head.setSpacing(6)
+        self.basket_label = QLabel("CURRENT SALE")
+        self.basket_label.setObjectName("sectionLabel")
+        self._letter_space(self.basket_label)
+        basket_head.addWidget(self.basket_label)
+        basket_head.addStretch(1)
+        self.basket_meta = QLabel()
+        self.basket_meta.setObjectName("sectionMeta")
+        basket_head.addWidget(self.basket_meta)
+        body.addLayout(basket_head)
+        self.basket_line = ElidedLabel(mode=Qt.TextElideMode.ElideLeft)
+        self.basket_line.setObjectName("basketLine")
+        body.addWidget(self.basket_line)
+        self.sep = QFrame()
+        self.sep.setFrameShape(QFrame.Shape.HLine)
+        self.sep.setFixedHeight(1)
+        body.addWidget(self.sep)
+
+        # the suggestions
+        sug_head = QHBoxLayout()
+        self.sug_label = QLabel("SUGGEST")
+        self.sug_label.setObjectName("sectionLabel")
+        self._letter_space(self.sug_label)
+        sug_head.addWidget(self.sug_label)
+        sug_head.addStretch(1)
+        self.sug_hint = QLabel("F1–F3 accept · Esc dismiss")
+        self.sug_hint.setObjectName("sectionMeta")
+        sug_head.addWidget(self.sug_hint)
+        body.addLayout(sug_head)
+        self.cards = CardList(max(3, controller.ctx.settings.policy.max_suggestions),
+                              self.palette_)
+        self.cards.accepted.connect(self._accept)
+        self.cards.dismissed.connect(self._dismiss)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("cardScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        holder = QWidget()
+        holder.setObjectName("body")
+        hold = QVBoxLayout(holder)
+        hold.setContentsMargins(0, 0, 0, 0)
+        hold.setSpacing(0)
+        hold.addWidget(self.cards)
+        hold.addStretch(1)
+        self.scroll.setWidget(holder)
+        body.addWidget(self.scroll, 1)
+        self.empty = EmptyState(self.palette_)
+        body.addWidget(self.empty, 1)
+
+        # the scan box
+        self.scan = ScanBox(self.palette_)
+        self.scan.submitted.connect(self.controller.scan)
+        self.scan.escapePressed.connect(self.dismiss_focused)
+        body.addWidget(self.scan)
+        self.scan_hint = QLabel("")
+        self.scan_hint.setObjectName("scanHint")
+        body.addWidget(self.scan_hint)
+        self._hint_timer = QTimer(self)
+        self._hint_timer.setSingleShot(True)
+        self._hint_timer.timeout.connect(self.scan_hint.hide)
+        self.scan_hint.hide()
+        root.addWidget(self.body, 1)
+
+        self.status = StatusLine(self.palette_)
+        self.status.cancelRequested.connect(self.controller.cancel_task)
+        root.addWidget(self.status)
+
+        self._age_timer = QTimer(self)
+        self._age_timer.timeout.connect(self._update_age)
+        self._age_timer.start(30_000)
+
+        c = controller
+        c.viewChanged.connect(self.refresh_view)
+        c.engineChanged.connect(self._on_engine)
+        c.productsChanged.connect(self.scan.set_products)
+        c.sourceChanged.connect(self._on_source)
+        c.progressChanged.connect(self._on_progress)
+        c.busyChanged.connect(self._on_busy)
+        c.bannerShown.connect(self.show_banner)
+        c.bannerCleared.connect(self.hide_banner)
+        c.scanResult.connect(self._on_scan_result)
+        for source, st in c.sources.items():
+            self.status.set_source(source, st.state, st.text)
+        for key, (level, text) in c.banners.items():
+            self.show_banner(key, level, text)
+
+        self.apply_look()
+        self.apply_on_top(ui.always_on_top, save=False)
+        self.restore_geometry()
+        self._update_age()
+        self.refresh_view(force=True)
+        self.scan.setFocus()
+
+    # -- building ------------------------------------------------------------------------
+    def _letter_space(self, label: QLabel) -> None:
+        font = label.font()
+        font.setLetterSpacing(font.SpacingType.AbsoluteSpacing, 0.8)
+        label.setFont(font)
+
+    def _build_header(self) -> QFrame:
+        header = QFrame()
+        header.setObjectName("header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(14, 8, 6, 8)
+        row.setSpacing(10)
+        self.logo = IconWidget("spark", 26, self.palette_.accent)
+        row.addWidget(self.logo)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        title = QLabel("Suggestions")
+        title.setObjectName("appTitle")
+        titles.addWidget(title)
+        plan = self.controller.plan
+        where = "Demo store" if plan.demo else plan.till_path.stem
+        self.subtitle = QLabel(f"Register {plan.register} · {where}")
+        self.subtitle.setObjectName("appSubtitle")
+        titles.addWidget(self.subtitle)
+        row.addLayout(titles, 1)
+        self.live = QLabel("Starting")
+        self.live.setObjectName("livePill")
+        row.addWidget(self.live, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.menu_button = QToolButton()
+        self.menu_button.setObjectName("menuButton")
+        self.menu_button.setToolTip("Options")
+        self.menu_button.setAccessibleName("Options")
+        self.menu_button.setIconSize(QSize(22, 22))
+        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.menu_button.setMenu(self._build_menu())
+        row.addWidget(self.menu_button)
+        return header
+
+    def _build_menu(self) -> QMenu:
+        ui = self.ctx.settings.ui
+        menu = QMenu(self)
+        menu.addSection("Rules")
+        self.act_refresh = QAction("Refresh rules now", self)
+        self.act_refresh.triggered.connect(self.controller.refresh_rules)
+        menu.addAction(self.act_refresh)
+        self.act_cancel = QAction("Cancel refresh", self)
+        self.act_cancel.triggered.connect(self.controller.cancel_task)
+        self.act_cancel.setEnabled(False)
+        menu.addAction(self.act_cancel)
+        menu.addSection("Look")
+        group = QActionGroup(self)
+        self.act_light = QAction("Light theme", self, checkable=True)
+        self.act_dark = QAction("Dark theme", self, checkable=True)
+        for act, name in ((self.act_light, "light"), (self.act_dark, "dark")):
+            group.addAction(act)
+            act.setChecked(ui.theme == name)
+            act.triggered.connect(lambda _=False, n=name: self.set_theme(n))
+            menu.addAction(act)
+        self.act_large = QAction("Large text", self, checkable=True)
+        self.act_large.setChecked(ui.large_font)
+        self.act_large.toggled.connect(self.set_large_font)
+        menu.addAction(self.act_large)
+        self.act_compact = QAction("Compact cards", self, checkable=True)
+        self.act_compact.setChecked(ui.compact)
+        self.act_compact.toggled.connect(self.set_compact)
+        menu.addAction(self.act_compact)
+        self.act_on_top = QAction("Always on top", self, checkable=True)
+        self.act_on_top.setChecked(ui.always_on_top)
+        self.act_on_top.toggled.connect(self.apply_on_top)
+        menu.addAction(self.act_on_top)
+        menu.addSeparator()
+        self.act_clear = QAction("Clear basket", self)
+        self.act_clear.triggered.connect(self._clear_basket)
+        menu.addAction(self.act_clear)
+        act_quit = QAction("Close panel", self)
+        act_quit.triggered.connect(self.close)
+        menu.addAction(act_quit)
+        return menu
+
+    # -- look and settings ---------------------------------------------------------------
+    def apply_look(self) -> None:
+        ui = self.ctx.settings.ui
+        self.palette_ = apply_theme(self, ui.theme, ui.large_font, ui.compact)
+        p = self.palette_
+        self.sep.setStyleSheet(f"background: {p.border}; border: none;")
+        self.logo.set_icon("spark", p.accent)
+        self.menu_button.setIcon(icon("more", p.text_muted))
+        self.cards.set_palette(p)
+        self.cards.set_compact(ui.compact)
+        self.scan.set_palette(p)
+        self.status.set_palette(p)
+        for banner in self.banners.values():
+            banner.set_palette(p)
+        self.sug_hint.setVisible(not ui.compact)
+        self._drawn_seq = -1
+        self.refresh_view(force=True)
+
+    def _save_settings(self) -> None:
+        try:
+            save_settings(self.ctx.settings, self.ctx.paths.config_file)
+        except OSError as exc:
+            log.warning("settings not saved: %s", exc)
+            self.show_banner("settings", "warn", f"Settings could not be saved: {exc.strerror}")
+
+    def set_theme(self, theme: str) -> None:
+        if theme != self.ctx.settings.ui.theme:
+            self.ctx.settings.ui.theme = theme
+            self._save_settings()
+            self.apply_look()
+        (self.act_dark if theme == "dark" else self.act_light).setChecked(True)
+
+    def set_large_font(self, on: bool) -> None:
+        if on != self.ctx.settings.ui.large_font:
+            self.ctx.settings.ui.large_font = on
+            self._save_settings()
+            self.apply_look()
+        self.act_large.setChecked(on)
+
+    def set_compact(self, on: bool) -> None:
+        if on != self.ctx.settings.ui.compact:
+            self.ctx.settings.ui.compact = on
+            self._save_settings()
+            self.apply_look()
+        self.act_compact.setChecked(on)
+
+    def apply_on_top(self, on: bool, save: bool = True) -> None:
+        flag = Qt.WindowType.WindowStaysOnTopHint
+        if bool(self.windowFlags() & flag) != on:
+            visible = self.isVisible()
+            self.setWindowFlag(flag, on)
+            if visible:
+                self.show()
+        if save and on != self.ctx.settings.ui.always_on_top:
+            self.ctx.settings.ui.always_on_top = on
+            self._save_settings()
+        self.act_on_top.setChecked(on)
+
+    # -- size and place ------------------------------------------------------------------
+    def _qsettings(self) -> QSettings:
+        return QSettings(self._state_file, QSettings.Format.IniFormat)
+
+    def restore_geometry(self) -> None:
+        data = self._qsettings().value("window/geometry")
+        if isinstance(data, QByteArray) and not data.isEmpty() and self.restoreGeometry(data):
+            self._geometry_restored = True
+            return
+        self.resize(DEFAULT_SIZE)
+        screen = QApplication.primaryScreen()
+        if screen is not None:
+            avail = screen.availableGeometry()
+            h = min(DEFAULT_SIZE.height(), max(MIN_SIZE.height(), avail.height() - 24))
+            self.resize(DEFAULT_SIZE.width(), h)
+            self.move(avail.right() - DEFAULT_SIZE.width() - 12, avail.top() + 12)
+
+    def save_geometry(self) -> None:
+        try:
+            self.ctx.paths.data_dir.mkdir(parents=True, exist_ok=True)
+            qs = self._qsettings()
+            qs.setValue("window/geometry", self.saveGeometry())
+            qs.sync()
+        except OSError as exc:  # pragma: no cover - read-only data folder
+            log.warning("window place not saved: %s", exc)
+
+    # -- drawing the session -------------------------------------------------------------
+    def refresh_view(self, force: bool = False) -> None:
+        view = self.controller.session.view
+        if not force and view.seq == self._drawn_seq:
+            return
+        self.view = view
+        self._drawn_seq = view.seq
+        c = self.controller
+        # basket
+        if view.basket:
+            names = [c.name_of(s) for s in view.basket]
+            self.basket_line.setText("  ·  ".join(names))
+            self.basket_line.setObjectName("basketLine")
+            n = len(view.basket)
+            sale = view.sale_id or ""
+            label = "" if not sale or sale.startswith("local-") else f"Sale {sale} · "
+            self.basket_meta.setText(f"{label}{n} item{'s' if n != 1 else ''}")
+        else:
+            self.basket_line.setText("Waiting for the first item")
+            self.basket_line.setObjectName("basketEmpty")
+            self.basket_meta.setText(f"Sale {view.sale_id}" if view.sale_id
+                                     and not view.sale_id.startswith("local-") else "")
+        repolish(self.basket_line)
+        # cards or empty state
+        sugs = view.suggestions
+        self.cards.show_suggestions(sugs, view.seq)
+        has = bool(sugs)
+        self.scroll.setVisible(has)
+        self.empty.setVisible(not has)
+        if not has:
+            self._show_empty(view)
+        self._update_live()
+        self.rendered.emit(view.seq)
+
+    def _show_empty(self, view: SessionView) -> None:
+        c = self.controller
+        p = self.palette_
+        frac = c.progress[0]
+        pct = f"{frac * 100:.0f}%"
+        state = c.rules_state
+        if state == "building":
+            self.empty.show_state("bag", p.text_faint, f"Setting up the demo store — {pct}",
+                                  "A year of sales for a hardware and garden store is being "
+                                  "generated. The till simulator starts right after.", frac)
+        elif state == "refreshing":
+            self.empty.show_state("refresh", p.text_faint, f"No rules yet — refreshing {pct}",
+                                  "Learning which products sell together from past sales. "
+                                  "Suggestions appear as soon as this is done.", frac)
+        elif state == "loading":
+            self.empty.show_state("refresh", p.text_faint, "Loading rules…", "")
+        elif state == "failed":
+            self.empty.show_state("alert", p.warn, "No rules loaded",
+                                  "See the message above. Try “Refresh rules now” from the "
+                                  "menu once the till is reachable.")
+        elif state == "none":
+            self.empty.show_state("info", p.text_faint, "No rules yet",
+                                  "Choose “Refresh rules now” in the menu to learn from the "
+                                  "till's past sales.")
+        elif not view.basket:
+            self.empty.show_state("barcode", p.text_faint, "Scan an item to see suggestions",
+                                  "Ideas to offer the customer appear here as the sale is "
+                                  "rung up.")
+        elif view.holdout:
+            self.empty.show_state("info", p.text_faint, "No suggestions for this sale",
+                                  "This sale is part of the comparison group.")
+        else:
+            self.empty.show_state("spark", p.text_faint, "Nothing to suggest yet",
+                                  "Keep ringing up — ideas appear as items are added.")
+
+    def _update_live(self) -> None:
+        c = self.controller
+        till = c.sources.get("till")
+        if till is not None and till.state in ("missing", "locked", "error"):
+            text, state = ("Till offline", "error" if till.state == "error" else "warn")
+        elif c.rules_state in ("building", "refreshing", "loading"):
+            text, state = ("Starting", "")
+        elif c.rules_state in ("none", "failed"):
+            text, state = ("No rules", "warn")
+        else:
+            text, state = ("● Live", "ok")
+        if self.live.text() != text or self.live.property("state") != state:
+            self.live.setText(text)
+            self.live.setProperty("state", state)
+            repolish(self.live)
+
+    # -- controller signals --------------------------------------------------------------
+    def _on_engine(self, engine: Any) -> None:
+        self._update_age()
+        self.refresh_view(force=True)
+
+    def _on_source(self, source: str, state: str, text: str) -> None:
+        self.status.set_source(source, state, text)
+        self._update_live()
+
+    def _on_progress(self, phase: str, fraction: float, message: str) -> None:
+        if not phase:
+            self.status.set_progress(False)
+        else:
+            what = {"demo": "Creating demo store", "refresh": "Refreshing rules",
+                    "engine": "Loading rules"}.get(phase, phase)
+            detail = f" · {message}" if message and message != "done" else ""
+            self.status.set_progress(True, fraction,
+                                     f"{what} {fraction * 100:.0f}%{detail}",
+                                     cancellable=phase in ("demo", "refresh"))
+        if not self.view.suggestions:
+            self._show_empty(self.view)
+        self._update_live()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.act_refresh.setEnabled(not busy)
+        self.act_cancel.setEnabled(busy)
+
+    def _update_age(self) -> None:
+        text, stale = self.controller.rules_age()
+        eng = self.controller.engine
+        tip = ""
+        if eng is not None and eng.rules is not None:
+            rs = eng.rules.rule_set
+            tip = (f"Rule set {rs.id} from {rs.created_at}: {eng.n_rules:,} rules mined from "
+                   f"{rs.n_baskets:,} sales")
+        self.status.set_age(text, stale)
+        self.status.age.setToolTip(tip)
+
+    def _on_scan_result(self, ok: bool, message: str) -> None:
+        self.scan_hint.setText(message)
+        self.scan_hint.show()
+        self.scan_hint.setProperty("level", "ok" if ok else "error")
+        repolish(self.scan_hint)
+        self._hint_timer.start(4000)
+
+    # -- banners -------------------------------------------------------------------------
+    def show_banner(self, key: str, level: str, text: str) -> None:
+        banner = self.banners.get(key)
+        if banner is None:
+            banner = Banner(key, level, text, self.palette_)
+            banner.closed.connect(self.controller.clear_banner)
+            self.banners[key] = banner
+            self.banner_box.addWidget(banner)
+        else:
+            banner.update_message(level, text)
+        banner.show()
+
+    def hide_banner(self, key: str) -> None:
+        banner = self.banners.pop(key, None)
+        if banner is not None:
+            banner.hide()
+            self.banner_box.removeWidget(banner)
+            banner.deleteLater()
+
+    # -- the cashier's actions -----------------------------------------------------------
+    def _accept(self, sku: str, source: str) -> None:
+        self.controller.accept(sku, source)
+        self.scan.setFocus()
+
+    def _dismiss(self, sku: str, source: str) -> None:
+        self.controller.dismiss(sku, source)
+        self.scan.setFocus()
+
+    def accept_card(self, index: int, source: str = "key") -> bool:
+        cards = self.cards.visible_cards()
+        if 0 <= index < len(cards) and cards[index].sku is not None:
+            self._accept(cards[index].sku, source)
+            return True
+        return False
+
+    def focused_card(self) -> SuggestionCard | None:
+        w = QApplication.focusWidget()
+        while w is not None:
+            if isinstance(w, SuggestionCard):
+                return w
+            w = w.parentWidget()
+        return None
+
+    def dismiss_focused(self) -> bool:
+        """Esc: dismiss the focused card, else the top card."""
+        card = self.focused_card()
+        cards = self.cards.visible_cards()
+        if card is None or card not in cards:
+            card = cards[0] if cards else None
+        if card is None or card.sku is None:
+            return False
+        self._dismiss(card.sku, "key")
+        return True
+
+    def _clear_basket(self) -> None:
+        self.controller.session.clear("scan")
+        self.controller.viewChanged.emit()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = Qt.Key(event.key())
+        if key in ACCEPT_KEYS and not event.modifiers():
+            self.accept_card(ACCEPT_KEYS[key])
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.dismiss_focused()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # -- window events -------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.scan.setFocus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_geometry()
+        self._age_timer.stop()
+        self.controller.shutdown()
+        super().closeEvent(event)

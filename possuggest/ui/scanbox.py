@@ -1,0 +1,87 @@
+"""The scan box: keyboard-wedge scanners type a code and Enter; cashiers can also type part of
+a product name and pick it from the completer. Either adds the item to the current basket."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import QSize, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
+
+from possuggest.ui.icons import icon
+from possuggest.ui.theme import LIGHT, Palette
+
+log = logging.getLogger(__name__)
+
+
+def completion_text(name: str, sku: str) -> str:
+    return f"{name} · {sku}"
+
+
+class ScanBox(QLineEdit):
+    """Emits ``submitted(text)`` on Enter or when a completion is picked, then clears."""
+
+    submitted = Signal(str)
+    escapePressed = Signal()
+
+    def __init__(self, palette: Palette = LIGHT, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scanBox")
+        self.setPlaceholderText("Scan a barcode or type a product name")
+        self.setClearButtonEnabled(False)
+        self.setAccessibleName("Scan or search")
+        self._model = QStringListModel(self)
+        self.completer_ = QCompleter(self._model, self)
+        self.completer_.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer_.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.completer_.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer_.setMaxVisibleItems(8)
+        self.completer_.popup().setObjectName("completerPopup")
+        self.setCompleter(self.completer_)
+        self.completer_.activated[str].connect(self._picked)
+        self._icon_action = QAction(self)
+        self.addAction(self._icon_action, QLineEdit.ActionPosition.LeadingPosition)
+        self.returnPressed.connect(self._enter)
+        self._just_picked = False
+        self.set_palette(palette)
+
+    def set_products(self, products: dict[str, Any]) -> None:
+        items = sorted((completion_text(p.name, sku) for sku, p in products.items()
+                        if getattr(p, "active", True)), key=str.casefold)
+        self._model.setStringList(items)
+
+    def set_palette(self, palette: Palette) -> None:
+        self._icon_action.setIcon(icon("barcode", palette.text_faint))
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(300, super().sizeHint().height())
+
+    def _picked(self, text: str) -> None:
+        self._just_picked = True
+        self.submitted.emit(text)
+        # the line edit sets the completion text after this signal: clear on the next turn
+        QTimer.singleShot(0, self, self._clear_after_pick)
+
+    def _clear_after_pick(self) -> None:
+        self.clear()
+        self._just_picked = False
+
+    def _enter(self) -> None:
+        if self._just_picked:
+            return
+        text = self.text().strip()
+        if text:
+            self.submitted.emit(text)
+        self.clear()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape and not self.completer_.popup().isVisible():
+            if self.text():
+                self.clear()
+            else:
+                self.escapePressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
