@@ -66,6 +66,10 @@ class MiningSettings:
     multi_min_support: float = _f(0.001, lo=0.0, hi=1.0, help="support floor for 2-3 item antecedents")
     max_antecedent: int = _f(3, lo=1, hi=3)
     multi_min_confidence: float = _f(0.05, lo=0.0, hi=1.0)
+    ease_lambda: float = _f(0.01, lo=0.0, hi=10.0,
+                            help="EASE regularisation as a share of the baskets; 0 = off")
+    ease_max_items: int = _f(3000, lo=0, hi=20_000, help="EASE covers this many top sellers")
+    context: bool = _f(True, help="learn time-of-day / weekend popularity when sales have times")
     upgrade_min_ratio: float = _f(1.1, lo=1.0, hi=100.0)
     upgrade_max_ratio: float = _f(3.0, lo=1.0, hi=100.0)
     upgrade_max_together: float = _f(0.25, lo=0.0, hi=1.0,
@@ -91,7 +95,7 @@ class UpgradePath:
 class PolicySettings:
     max_suggestions: int = _f(3, lo=1, hi=10)
     min_confidence: float = _f(0.02, lo=0.0, hi=1.0)
-    min_lift: float = _f(1.0, lo=0.0, hi=1e9)
+    min_lift: float = _f(0.0, lo=0.0, hi=1e9, help="0 = any; 1 = only positively associated")
     min_count: int = _f(2, lo=1, hi=1_000_000)
     min_upgrade_share: float = _f(0.05, lo=0.0, hi=1.0)
     margin_weight: float = _f(0.0, lo=0.0, hi=10.0, help="0 = ignore margin; 1 = full margin weighting")

@@ -157,7 +157,7 @@ def _load_text(path: str | Path) -> tuple[str, list[str]]:
     if n_nul:
         data = data.replace(b"\x00", b"")
         notes.append(f"removed {n_nul} NUL byte{'s' if n_nul > 1 else ''}")
-        log.warning("%s: removed %d NUL byte(s)", p.name, n_nul)
+        log.info("%s: removed %d NUL byte(s)", p.name, n_nul)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -167,7 +167,7 @@ def _load_text(path: str | Path) -> tuple[str, list[str]]:
         except UnicodeDecodeError:
             text = data.decode("latin-1")
             notes.append("not valid UTF-8: read as Latin-1")
-        log.warning("%s: %s", p.name, notes[-1])
+        log.info("%s: %s", p.name, notes[-1])
     return text, notes
 
 

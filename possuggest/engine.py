@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from possuggest.config import PolicySettings
+from possuggest.context_time import N_CONTEXT, bucket_of
 from possuggest.reasons import (
     bestseller_reason,
     cross_reason,
     money,
+    popular_reason,
     store_pick_reason,
     upgrade_reason,
 )
@@ -61,16 +63,24 @@ class Suggestion:
 
 @dataclass
 class ScoringParams:
-    """How evidence is turned into a ranking score (tuned with ``possuggest evaluate``).
+    """How evidence is turned into a ranking score (tuned with ``possuggest evaluate``; see
+    docs/quality.md).
 
-    Each rule X→y contributes ``count / (count_X + shrink) / P(y)**popularity_damping``;
-    contributions from every basket item are summed; multi-item rules count ``multi_weight``
-    times as much. ``shrink`` pulls confidence down for thinly evidenced rules.
+    Every pair rule X→y with X in the basket adds its weight to y's score: the rule's EASE
+    regression weight when mined (an item-to-item model fitted on all pairs at once, so
+    evidence from every basket item combines without double counting), else its confidence
+    shrunk for thin evidence, ``count / (count_X + shrink)``, put on the same scale.
+    Multi-item rules add ``multi_weight`` × their shrunk confidence. ``prior_weight`` ×
+    the item's share of sales at this time of day and week (or overall) is added last, so
+    well-liked items rank well when the basket says little. The reason shown is the single
+    largest of these contributions.
     """
 
     shrink: float = 5.0
     popularity_damping: float = 0.25
-    multi_weight: float = 1.0
+    multi_weight: float = 0.0
+    prior_weight: float = 0.3
+    context_shrink: float = 20.0
     upgrade_weight: float = 1.0
     fill_bestsellers: bool = True
     max_basket_combos: int = 30      # basket items considered for multi-item antecedents
@@ -94,6 +104,7 @@ class _Index:
     upgrades: dict[int, list[tuple[int, float, int | None]]]
     popularity: np.ndarray         # support per item
     pop_order: np.ndarray          # items by popularity, best first
+    prior: np.ndarray              # (N_CONTEXT + 1, n_items): share of sales per context; last = all
 
 
 @dataclass
@@ -203,6 +214,14 @@ class SuggestionEngine:
             ante_count = np.where(r.confidence > 0, r.count / np.maximum(r.confidence, 1e-12), 0)
             pop_c = np.maximum(popularity[cons], 1e-9)
             strength = r.count / (ante_count + s.shrink) / np.power(pop_c, s.popularity_damping)
+            weight = (r.weight if r.weight is not None and len(r.weight) == len(strength)
+                      else np.full(len(strength), np.nan))
+            have = np.isfinite(weight) & is_cross & (asize == 1)
+            if have.any():
+                # rules without an EASE weight (rare items) join on the same scale
+                pos = have & (weight > 0) & (strength > 0)
+                scale = float(np.median(weight[pos] / strength[pos])) if pos.any() else 1.0
+                strength = np.where(have, weight, strength * scale)
             single = ok & (asize == 1)
             order = np.flatnonzero(single)
             order = order[np.argsort(first[order], kind="stable")]
@@ -216,7 +235,7 @@ class SuggestionEngine:
                 multi.setdefault(key, ([], [], [], [], []))
                 m = multi[key]
                 m[0].append(cons[i])
-                m[1].append(strength[i] * s.multi_weight)
+                m[1].append(r.count[i] / (ante_count[i] + s.shrink) * s.multi_weight)
                 m[2].append(r.confidence[i])
                 m[3].append(r.lift[i])
                 m[4].append(r.rule_id[i])
@@ -240,7 +259,8 @@ class SuggestionEngine:
             idx=skus, skus=np.array(list(skus), dtype=object), indptr=indptr, cons=pair_cons,
             strength=pair_strength, conf=pair_conf, lift=pair_lift, rid=pair_rid, multi=multi,
             multi_members=multi_members, upgrades=upgrades, popularity=popularity,
-            pop_order=np.argsort(-popularity, kind="stable"))
+            pop_order=np.argsort(-popularity, kind="stable"),
+            prior=self._priors(skus, popularity))
         self._blocked: dict[int, set[int]] = {}
         self._blocked_any: set[int] = set()
         for a, b in p.blocked:
@@ -257,6 +277,25 @@ class SuggestionEngine:
             self._forced.setdefault(skus[rule.with_sku], []).append(
                 (skus[rule.suggest], rule.reason, "manual"))
         self._cat = self._build_catalog(self._ix)
+        self._has_context = bool(r is not None and r.context)
+
+    def _priors(self, skus: dict[str, int], popularity: np.ndarray) -> np.ndarray:
+        """Each context bucket's share of sales per item, shrunk toward the overall share."""
+        from possuggest.context_time import N_CONTEXT
+
+        prior = np.tile(popularity, (N_CONTEXT + 1, 1))
+        ctx = self.rules.context if self.rules is not None else None
+        if ctx:
+            k = self.scoring.context_shrink
+            for b, counts in ctx.items():
+                total = counts.get("*", 0.0)
+                row = np.zeros(len(popularity))
+                for sku, cnt in counts.items():
+                    j = skus.get(sku)
+                    if j is not None and sku != "*":
+                        row[j] = cnt
+                prior[b] = (row + k * popularity) / (total + k)
+        return prior
 
     def _build_catalog(self, ix: _Index) -> _Catalog:
         n = len(ix.skus)
@@ -302,12 +341,13 @@ class SuggestionEngine:
         return sku in self._ix.idx
 
     def suggest(self, basket: Iterable[str], n: int | None = None,
-                exclude: Iterable[str] = ()) -> list[Suggestion]:
+                exclude: Iterable[str] = (), when: float | None = None) -> list[Suggestion]:
         """At most ``n`` (default: the policy's max) suggestions for the basket, best first.
 
         Never an item already in the basket, an excluded (e.g. dismissed) item, an inactive
         or out-of-stock item, or an upgrade of an item whose upgrade is already in the basket.
-        Unknown SKUs in the basket are ignored.
+        Unknown SKUs in the basket are ignored. ``when`` (epoch seconds; default now) picks
+        the time-of-day context.
         """
         ix, cat = self._ix, self._cat
         limit = self.policy.max_suggestions if n is None else n
@@ -359,6 +399,12 @@ class SuggestionEngine:
                     if hit is not None:
                         multi_hits.append((key, hit))
                         np.add.at(score, hit[0], hit[1])
+        prior_w = self.scoring.prior_weight if self.scoring.fill_bestsellers else 0.0
+        bucket = bucket_of(when)
+        prior = ix.prior[bucket if ix.prior.shape[0] > N_CONTEXT and self._has_context
+                         else -1]
+        if prior_w > 0:
+            score += prior_w * prior
         score *= cat.weight
         score[~allowed] = 0.0
         want = limit + 3
@@ -371,7 +417,8 @@ class SuggestionEngine:
             if j in taken:
                 continue
             cross.append(self._explain(int(j), float(score[j]), b_idx, parts, cons, strength,
-                                       multi_hits))
+                                       multi_hits, prior_w * float(prior[j]),
+                                       float(prior[j]), bucket if self._has_context else -1))
         # 3. upgrades of basket items
         ups = self._upgrades(b_idx, in_basket, allowed, taken)
         # merge: an upgrade goes before cross-sells less likely than its share
@@ -390,7 +437,15 @@ class SuggestionEngine:
                 result.append(sug)
                 seen.add(sug.sku)
             if len(result) >= limit:
-                return result
+                break
+        if ups and limit >= 2 and not any(r.kind == "upgrade" for r in result) \
+                and len(result) >= limit:
+            # an upgrade that qualifies always gets the last slot: upsell is the other half
+            seen.discard(result[-1].sku)
+            result[-1] = ups[0][1]
+            seen.add(ups[0][1].sku)
+        if len(result) >= limit:
+            return result
         # 4. best sellers fill the rest, said as such
         if self.scoring.fill_bestsellers:
             for j in ix.pop_order[: limit + len(b_idx) + 50]:
@@ -425,8 +480,10 @@ class SuggestionEngine:
 
     def _explain(self, j: int, score: float, b_idx: list[int], parts: list[tuple[int, int]],
                  cons: np.ndarray, strength: np.ndarray,
-                 multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]]) -> Suggestion:
-        """The rule that contributed most to item j's score gives the reason."""
+                 multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]],
+                 prior_part: float, share: float, bucket: int) -> Suggestion:
+        """The largest single contribution to item j's score gives the reason: a rule, or
+        how popular the item is (at this time of day)."""
         ix = self._ix
         best_val, best = -1.0, None
         hits = np.flatnonzero(cons == j)
@@ -446,7 +503,9 @@ class SuggestionEngine:
             if len(w) and float(ms[w[0]]) > best_val:
                 best_val = float(ms[w[0]])
                 best = (key, float(mconf[w[0]]), float(mlift[w[0]]), int(mrid[w[0]]))
-        assert best is not None
+        if best is None or prior_part > best_val:
+            reason = popular_reason(share, bucket)
+            return self._cross(j, score, reason, None, (), "popular", share)
         key, conf, lift, rid = best
         reason = cross_reason([self._cat.names[i] for i in key], conf, lift)
         return self._cross(j, score, reason, rid, tuple(ix.skus[i] for i in key), "mined", conf)

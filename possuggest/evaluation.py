@@ -157,6 +157,7 @@ class Cases:
     hidden_code: np.ndarray
     test_basket: np.ndarray
     eligible: int            # test baskets with two or more items (cases before any cap)
+    times: np.ndarray | None = None   # epoch seconds of each case's basket, when known
 
     def __len__(self) -> int:
         return len(self.hidden)
@@ -199,9 +200,10 @@ def make_cases(split: Split, seed: int = 42, max_cases: int | None = None) -> Ca
         shape=(len(case_baskets), n_train_items))
     queries.sort_indices()
     hidden_item = item[hidden_pos]
+    times = None if test.basket_time is None else test.basket_time[case_baskets]
     return Cases(queries=queries, hidden=split.train_index[hidden_item],
                  hidden_code=test.items[hidden_item], test_basket=case_baskets,
-                 eligible=len(eligible))
+                 eligible=len(eligible), times=times)
 
 
 # --------------------------------------------------------------------------- metrics and report
@@ -305,7 +307,12 @@ def _run_method(rec: Recommender, cases: Cases, progress: Callable[[float], None
             if cancelled is not None and cancelled():
                 raise Cancelled("evaluation cancelled")
             hi = min(n, lo + size)
-            got = np.asarray(batch_fn(cases.queries[lo:hi], k), dtype=np.int64)
+            if getattr(rec, "uses_time", False) and cases.times is not None:
+                # context-aware methods see when each basket was rung up, nothing else
+                got = np.asarray(batch_fn(cases.queries[lo:hi], k, times=cases.times[lo:hi]),
+                                 dtype=np.int64)
+            else:
+                got = np.asarray(batch_fn(cases.queries[lo:hi], k), dtype=np.int64)
             if got.ndim != 2 or got.shape[0] != hi - lo:
                 raise ValueError(f"{rec.name}.recommend_batch returned shape {got.shape}, "
                                  f"expected ({hi - lo}, {k})")

@@ -18,6 +18,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from possuggest.config import MiningSettings
+from possuggest.context_time import DAYPART_HOURS, N_CONTEXT
 from possuggest.errors import Cancelled
 from possuggest.transactions import Transactions
 
@@ -27,7 +28,9 @@ ProgressFn = Callable[[float, str], None]
 CancelledFn = Callable[[], bool]
 
 RULE_COLUMNS = ["kind", "antecedent", "consequent", "count", "support", "confidence", "lift",
-                "leverage", "conviction", "antecedent_count", "consequent_count"]
+                "leverage", "conviction", "antecedent_count", "consequent_count", "weight"]
+
+
 
 SEP = "\t"   # antecedent item separator in stored rules
 
@@ -39,6 +42,7 @@ class MiningResult:
     rules: pd.DataFrame
     item_counts: pd.DataFrame           # sku, count, support
     n_baskets: int
+    context_counts: pd.DataFrame | None = None   # bucket, sku, count ('*' = all baskets)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -86,12 +90,83 @@ def pair_counts(tx: Transactions, weights: np.ndarray | None = None) -> sp.coo_m
     return c
 
 
+def ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
+    """EASE (Steck 2019): the closed-form item-to-item regression B = I − P·diag(1/diag(P)),
+    P = (G + λI)⁻¹, with a zero diagonal. ``gram`` is the (weighted) co-occurrence matrix."""
+    g = np.array(gram, dtype=np.float64, copy=True)
+    g[np.diag_indices_from(g)] += lam
+    p = np.linalg.inv(g)
+    b = -p / np.diag(p)
+    np.fill_diagonal(b, 0.0)
+    return b
+
+
+def pair_weights(gram: sp.spmatrix, a: np.ndarray, b: np.ndarray, lam_share: float,
+                 max_items: int, n_baskets: float) -> np.ndarray:
+    """EASE weight of each pair rule a→b; NaN where an item is outside the ``max_items`` most
+    frequent (the engine then falls back to the rule's confidence)."""
+    out = np.full(len(a), np.nan)
+    n_items = gram.shape[0]
+    if not len(a) or n_items == 0 or lam_share <= 0:
+        return out
+    counts = np.asarray(gram.diagonal()).ravel()
+    top = np.argsort(-counts, kind="stable")[:max_items]
+    pos = np.full(n_items, -1)
+    pos[top] = np.arange(len(top))
+    sub = gram.tocsr()[top][:, top].toarray()
+    lam = max(1.0, lam_share * n_baskets)
+    w = ease_weights(sub, lam)
+    ok = (pos[a] >= 0) & (pos[b] >= 0)
+    out[ok] = w[pos[a[ok]], pos[b[ok]]]
+    return out
+
+
+def context_bucket(epoch_seconds: np.ndarray) -> np.ndarray:
+    """Context bucket of each time (see context_time), vectorised. NaN times give -1."""
+    t = np.asarray(epoch_seconds, dtype=np.float64)
+    out = np.full(len(t), -1, dtype=np.int64)
+    ok = ~np.isnan(t)
+    if ok.any():
+        stamps = pd.to_datetime(t[ok], unit="s", utc=True).tz_convert(_local_tz())
+        hour = stamps.hour.to_numpy()
+        weekend = (stamps.day_of_week.to_numpy() >= 5).astype(np.int64)
+        out[ok] = np.digitize(hour, DAYPART_HOURS) * 2 + weekend
+    return out
+
+
+def _local_tz() -> object:
+    from datetime import datetime
+
+    return datetime.now().astimezone().tzinfo
+
+
+def context_counts(tx: Transactions, weights: np.ndarray | None = None) -> pd.DataFrame | None:
+    """How often each item sells in each context bucket (sku '*' = baskets in the bucket)."""
+    if tx.basket_time is None or tx.n_baskets == 0 or np.all(np.isnan(tx.basket_time)):
+        return None
+    bucket = context_bucket(tx.basket_time)
+    w = np.ones(tx.n_baskets) if weights is None else weights
+    line_bucket = bucket[tx.basket]
+    ok = line_bucket >= 0
+    cnt = np.zeros((N_CONTEXT, tx.n_items))
+    np.add.at(cnt, (line_bucket[ok], tx.item[ok]), w[tx.basket[ok]])
+    totals = np.bincount(bucket[bucket >= 0], weights=w[bucket >= 0], minlength=N_CONTEXT)
+    rows_b, rows_i = np.nonzero(cnt)
+    df = pd.DataFrame({"bucket": np.concatenate([rows_b, np.arange(N_CONTEXT)]),
+                       "sku": np.concatenate([tx.items[rows_i].astype(object),
+                                              np.array(["*"] * N_CONTEXT, dtype=object)]),
+                       "count": np.concatenate([cnt[rows_b, rows_i], totals])})
+    return df
+
+
 def mine_pair_rules(tx: Transactions, min_count: int,
-                    weights: np.ndarray | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+                    weights: np.ndarray | None = None, ease_lambda: float = 0.0,
+                    ease_max_items: int = 3000) -> tuple[pd.DataFrame, np.ndarray]:
     """Every one-item rule a→b whose pair is seen in at least ``min_count`` baskets.
 
     Returns the rules and the (possibly weighted) item counts. With weights, ``count`` stays
-    the plain number of baskets and the metrics use the weighted counts.
+    the plain number of baskets and the metrics use the weighted counts. With
+    ``ease_lambda`` > 0 each rule also gets its EASE regression ``weight``.
     """
     x = tx.matrix(np.float64)
     raw = (x.T @ x).tocoo()
@@ -103,13 +178,15 @@ def mine_pair_rules(tx: Transactions, min_count: int,
         n = float(tx.n_baskets)
         item_w = item_raw
         c_ab = cnt
+        gram = raw
     else:
         n = float(weights.sum())
         xw = sp.diags(weights) @ x
         item_w = np.asarray(xw.sum(axis=0)).ravel()
-        cw = (x.T @ xw).tocsr()
-        c_ab = np.asarray(cw[a, b]).ravel()
+        gram = (x.T @ xw).tocsr()
+        c_ab = np.asarray(gram[a, b]).ravel()
     m = _metrics(c_ab, item_w[a], item_w[b], n)
+    w_ease = pair_weights(gram, a, b, ease_lambda, ease_max_items, n)
     df = pd.DataFrame({
         "kind": "cross",
         "antecedent": [(s,) for s in tx.items[a]],
@@ -118,6 +195,7 @@ def mine_pair_rules(tx: Transactions, min_count: int,
         **m,
         "antecedent_count": item_raw[a].astype(np.int64),
         "consequent_count": item_raw[b].astype(np.int64),
+        "weight": w_ease,
     })
     return df, item_w
 
@@ -196,6 +274,7 @@ def mine_multi_rules(tx: Transactions, min_support: float, max_antecedent: int,
         "conviction": ar["conviction"].to_numpy(),
         "antecedent_count": np.rint(ar["antecedent support"].to_numpy() * n).astype(np.int64),
         "consequent_count": np.rint(ar["consequent support"].to_numpy() * n).astype(np.int64),
+        "weight": np.nan,
     })
 
 
@@ -277,6 +356,7 @@ def mine_upgrades(tx: Transactions, catalog: dict[str, CatalogItem],
         "conviction": np.nan,
         "antecedent_count": n_a_ok.astype(np.int64),
         "consequent_count": n_b_ok.astype(np.int64),
+        "weight": np.nan,
     })
 
 
@@ -294,7 +374,9 @@ def mine_rules(tx: Transactions, settings: MiningSettings,
 
     step(0.0, "counting pairs")
     weights = recency_weights(tx, settings.half_life_days)
-    pairs, item_w = mine_pair_rules(tx, settings.min_count, weights)
+    pairs, item_w = mine_pair_rules(tx, settings.min_count, weights, settings.ease_lambda,
+                                    settings.ease_max_items)
+    ctx = context_counts(tx, weights) if settings.context else None
     notes = []
     if weights is not None:
         notes.append(f"recency half-life {settings.half_life_days:g} days on pairs and items")
@@ -311,8 +393,8 @@ def mine_rules(tx: Transactions, settings: MiningSettings,
     item_counts = pd.DataFrame({"sku": tx.items, "count": item_w,
                                 "support": item_w / max(n_eff, 1.0)})
     res = MiningResult(rules=rules[RULE_COLUMNS], item_counts=item_counts,
-                       n_baskets=tx.n_baskets, seconds=time.perf_counter() - started,
-                       notes=notes)
+                       n_baskets=tx.n_baskets, context_counts=ctx,
+                       seconds=time.perf_counter() - started, notes=notes)
     step(1.0, "mining done")
     log.info("mined %d cross and %d upgrade rules from %d baskets in %.1fs",
              res.n_cross, res.n_upgrade, tx.n_baskets, res.seconds)

@@ -35,5 +35,15 @@ def bestseller_reason(support: float) -> str:
     return f"Best seller: in {pct:.0f}% of all sales" if pct >= 1 else "One of our best sellers"
 
 
+def popular_reason(share: float, bucket: int) -> str:
+    """Popularity said as such: "Popular on weekday mornings: in 23% of sales"."""
+    from possuggest.context_time import bucket_label
+
+    pct = max(1, round(share * 100))
+    if bucket < 0:
+        return bestseller_reason(share)
+    return f"Popular on {bucket_label(bucket)}: in {pct}% of sales"
+
+
 def store_pick_reason(with_name: str) -> str:
     return f"Store pick to go with {short_name(with_name)}"

@@ -85,7 +85,8 @@ def refresh(till_path: str | Path, store_path: str | Path, settings: Settings,
     try:
         rs_id = store.write_rule_set(result.rules, result.item_counts,
                                      [asdict(p) for p in products.values()], info,
-                                     keep=settings.mining.keep_rule_sets)
+                                     keep=settings.mining.keep_rule_sets,
+                                     context_counts=result.context_counts)
     finally:
         store.close()
     summary = RefreshSummary(rs_id, tx.n_baskets, tx.n_items, result.n_cross, result.n_upgrade,

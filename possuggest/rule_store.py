@@ -23,7 +23,7 @@ from possuggest.errors import RuleStoreError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SEP = "\t"
 
 _DDL = """
@@ -58,7 +58,15 @@ CREATE TABLE IF NOT EXISTS rules (
     conviction REAL,
     antecedent_count INTEGER,
     consequent_count INTEGER,
+    weight REAL,
     PRIMARY KEY (rule_set_id, rule_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS context_counts (
+    rule_set_id INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    count REAL,
+    PRIMARY KEY (rule_set_id, bucket, sku)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS item_counts (
     rule_set_id INTEGER NOT NULL,
@@ -124,6 +132,8 @@ class RuleArrays:
     support: np.ndarray
     item_counts: dict[str, float]
     products: dict[str, dict[str, Any]]
+    weight: np.ndarray | None = None          # EASE weight per rule (NaN = none)
+    context: dict[int, dict[str, float]] | None = None   # bucket -> sku -> count ('*' = all)
 
 
 def _num(v: Any) -> Any:
@@ -154,6 +164,11 @@ class RuleStore:
             conn.execute("PRAGMA foreign_keys=ON")
             self.conn = conn
             conn.executescript(_DDL)
+            cols = {r[1] for r in conn.execute("PRAGMA table_info(rules)")}
+            if "weight" not in cols:       # a schema 1 database: add the column in place
+                conn.execute("ALTER TABLE rules ADD COLUMN weight REAL")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                         (str(SCHEMA_VERSION),))
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                          (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -181,7 +196,7 @@ class RuleStore:
 
     # -- rule sets ------------------------------------------------------------------------
     def write_rule_set(self, rules: Any, item_counts: Any, products: Iterable[dict[str, Any]],
-                       info: dict[str, Any], keep: int = 5) -> int:
+                       info: dict[str, Any], keep: int = 5, context_counts: Any = None) -> int:
         """Write a complete rule set and make it active, all in one transaction.
 
         ``rules`` is a DataFrame with mining.RULE_COLUMNS; ``item_counts`` has sku, count,
@@ -205,14 +220,26 @@ class RuleStore:
             if n:
                 ante = [SEP.join(a) for a in rules["antecedent"]]
                 sizes = [len(a) for a in rules["antecedent"]]
+                if "weight" not in rules:
+                    rules = rules.assign(weight=np.nan)
                 cols = [rules[k].to_numpy() for k in
                         ("kind", "consequent", "count", "support", "confidence", "lift",
-                         "leverage", "conviction", "antecedent_count", "consequent_count")]
+                         "leverage", "conviction", "antecedent_count", "consequent_count",
+                         "weight")]
                 rows = ((rs_id, i, cols[0][i], ante[i], sizes[i], cols[1][i],
                          _num(cols[2][i]), _num(cols[3][i]), _num(cols[4][i]), _num(cols[5][i]),
-                         _num(cols[6][i]), _num(cols[7][i]), _num(cols[8][i]), _num(cols[9][i]))
+                         _num(cols[6][i]), _num(cols[7][i]), _num(cols[8][i]), _num(cols[9][i]),
+                         _num(cols[10][i]))
                         for i in range(n))
-                c.executemany("INSERT INTO rules VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                c.executemany("INSERT INTO rules (rule_set_id, rule_id, kind, antecedent,"
+                              " antecedent_size, consequent, count, support, confidence, lift,"
+                              " leverage, conviction, antecedent_count, consequent_count, weight)"
+                              " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            if context_counts is not None and len(context_counts):
+                c.executemany("INSERT INTO context_counts VALUES (?,?,?,?)",
+                              ((rs_id, int(b), str(k), float(v)) for b, k, v in
+                               zip(context_counts["bucket"], context_counts["sku"],
+                                   context_counts["count"])))
             db = self.db
             db["item_counts"].insert_all(
                 ({"rule_set_id": rs_id, "sku": str(s), "count": float(k), "support": float(p)}
@@ -238,7 +265,7 @@ class RuleStore:
             "SELECT id FROM rule_sets WHERE active = 0 ORDER BY id DESC LIMIT -1 OFFSET ?",
             (max(keep - 1, 0),))]
         for rs in old:
-            for table in ("rules", "item_counts", "products"):
+            for table in ("rules", "item_counts", "products", "context_counts"):
                 self.conn.execute(f"DELETE FROM {table} WHERE rule_set_id = ?", (rs,))
             self.conn.execute("DELETE FROM rule_sets WHERE id = ?", (rs,))
 
@@ -281,12 +308,16 @@ class RuleStore:
 
     def load(self, info: RuleSetInfo) -> RuleArrays:
         rows = self.conn.execute(
-            "SELECT rule_id, kind, antecedent, consequent, count, confidence, lift, support"
-            " FROM rules WHERE rule_set_id = ? ORDER BY rule_id", (info.id,)).fetchall()
+            "SELECT rule_id, kind, antecedent, consequent, count, confidence, lift, support,"
+            " weight FROM rules WHERE rule_set_id = ? ORDER BY rule_id", (info.id,)).fetchall()
         if rows:
-            rid, kind, ante, cons, cnt, conf, lift, sup = zip(*rows)
+            rid, kind, ante, cons, cnt, conf, lift, sup, weight = zip(*rows)
         else:
-            rid = kind = ante = cons = cnt = conf = lift = sup = ()
+            rid = kind = ante = cons = cnt = conf = lift = sup = weight = ()
+        context: dict[int, dict[str, float]] = {}
+        for b, sku, cnt_ in self.conn.execute(
+                "SELECT bucket, sku, count FROM context_counts WHERE rule_set_id = ?", (info.id,)):
+            context.setdefault(int(b), {})[sku] = float(cnt_)
         items = dict(self.conn.execute(
             "SELECT sku, count FROM item_counts WHERE rule_set_id = ?", (info.id,)).fetchall())
         prods = {r[0]: {"sku": r[0], "name": r[1], "category": r[2], "family": r[3],
@@ -305,7 +336,9 @@ class RuleStore:
             lift=np.array([np.nan if v is None else v for v in lift], dtype=np.float64),
             support=np.array(sup, dtype=np.float64),
             item_counts={str(k): float(v) for k, v in items.items()},
-            products=prods)
+            products=prods,
+            weight=np.array([np.nan if v is None else v for v in weight], dtype=np.float64),
+            context=context or None)
 
     def iter_rules(self, rule_set_id: int, sku: str | None = None, kind: str | None = None,
                    limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -364,7 +397,7 @@ class RuleStore:
 
 def arrays_from_mining(rules: Any, item_counts: Any, n_baskets: int,
                        products: dict[str, dict[str, Any]] | None = None,
-                       rule_set_id: int = 0) -> RuleArrays:
+                       rule_set_id: int = 0, context_counts: Any = None) -> RuleArrays:
     """A mined rule set straight into the engine's form, without a database (evaluation)."""
     info = RuleSetInfo(rule_set_id, "", True, "memory", int(n_baskets), len(item_counts),
                        int((rules["kind"] == "cross").sum()), int((rules["kind"] == "upgrade").sum()),
@@ -380,4 +413,16 @@ def arrays_from_mining(rules: Any, item_counts: Any, n_baskets: int,
         lift=rules["lift"].to_numpy(dtype=np.float64),
         support=rules["support"].to_numpy(dtype=np.float64),
         item_counts={str(s): float(c) for s, c in zip(item_counts["sku"], item_counts["count"])},
-        products=products or {})
+        products=products or {},
+        weight=(rules["weight"].to_numpy(dtype=np.float64) if "weight" in rules
+                else np.full(len(rules), np.nan)),
+        context=_context_dict(context_counts))
+
+
+def _context_dict(df: Any) -> dict[int, dict[str, float]] | None:
+    if df is None or not len(df):
+        return None
+    out: dict[int, dict[str, float]] = {}
+    for b, sku, cnt in zip(df["bucket"], df["sku"], df["count"]):
+        out.setdefault(int(b), {})[str(sku)] = float(cnt)
+    return out

@@ -112,8 +112,9 @@ def test_thresholds_filter_rules(arrays: RuleArrays) -> None:
 
 def test_bestseller_fill_is_labelled(arrays: RuleArrays) -> None:
     sugs = engine(arrays, max_suggestions=6).suggest(["DRILL-18V"])
-    fills = [s for s in sugs if s.source == "bestseller"]
+    fills = [s for s in sugs if s.source in ("bestseller", "popular")]
     assert fills and all(s.reason.startswith("Best seller") for s in fills)
+    assert all(s.rule_id is None for s in fills)
 
 
 def test_stock_update_from_till(arrays: RuleArrays) -> None:
