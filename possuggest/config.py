@@ -70,10 +70,14 @@ class MiningSettings:
                             help="EASE regularisation as a share of the baskets; 0 = off")
     ease_max_items: int = _f(3000, lo=0, hi=20_000, help="EASE covers this many top sellers")
     context: bool = _f(True, help="learn time-of-day / weekend popularity when sales have times")
-    upgrade_min_ratio: float = _f(1.1, lo=1.0, hi=100.0)
+    upgrade_min_ratio: float = _f(1.25, lo=1.0, hi=100.0)
     upgrade_max_ratio: float = _f(3.0, lo=1.0, hi=100.0)
-    upgrade_max_together: float = _f(0.25, lo=0.0, hi=1.0,
+    upgrade_min_diff: float = _f(5.0, lo=0.0, hi=1e9,
+                                 help="an upgrade costs at least this much more (sizes are not upgrades)")
+    upgrade_max_together: float = _f(0.08, lo=0.0, hi=1.0,
                                      help="at most this share of either item's baskets hold both")
+    upgrade_by_category: bool = _f(False, help="also look for upgrades among family-less items of "
+                                               "the same category and product type")
     upgrade_min_count: int = _f(5, lo=1, hi=1_000_000)
     keep_rule_sets: int = _f(5, lo=1, hi=1000)
 

@@ -290,6 +290,18 @@ class CatalogItem:
     active: bool = True
 
 
+def _words(name: str) -> frozenset[str]:
+    return frozenset(w for w in name.lower().replace("-", " ").split()
+                     if not any(ch.isdigit() for ch in w))
+
+
+def size_variants(a: str, b: str) -> bool:
+    """Names that differ only in sizes, codes or counts ("Wood Screws 3.0x16mm" / "Wood
+    Screws 5.0x70mm", "LED Bulb E14 4W" / "LED Bulb GU10 5W") are variants, not tiers."""
+    wa, wb = _words(a), _words(b)
+    return bool(wa) and wa == wb
+
+
 def _name_head(name: str) -> str:
     words = [w for w in name.lower().split() if w.isalpha() and len(w) > 2]
     return words[0] if words else ""
@@ -297,8 +309,9 @@ def _name_head(name: str) -> str:
 
 def mine_upgrades(tx: Transactions, catalog: dict[str, CatalogItem],
                   settings: MiningSettings) -> pd.DataFrame:
-    """Upgrade candidates X→Y: Y is a pricier alternative (same family, else same category
-    and product type), bought instead of X rather than with it.
+    """Upgrade candidates X→Y: Y is a pricier alternative in the same family (optionally,
+    for family-less items, the same category and product type), bought instead of X rather
+    than with it, and dearer by a ratio and an amount that make it an upgrade, not a size.
 
     ``confidence`` is Y's share among shoppers who bought X or Y; ``count`` is Y's buyers.
     """
@@ -311,9 +324,11 @@ def mine_upgrades(tx: Transactions, catalog: dict[str, CatalogItem],
     for item in catalog.values():
         if item.sku not in index or item.price <= 0:
             continue
-        key = ("family", item.family) if item.family else \
-              ("category", f"{item.category}|{_name_head(item.name)}")
-        if key[0] == "category" and not item.category:
+        if item.family:
+            key = ("family", item.family)
+        elif settings.upgrade_by_category and item.category:
+            key = ("category", f"{item.category}|{_name_head(item.name)}")
+        else:
             continue
         groups.setdefault(key, []).append(item)
     pairs_a: list[int] = []
@@ -326,7 +341,9 @@ def mine_upgrades(tx: Transactions, catalog: dict[str, CatalogItem],
                 if q.sku == p.sku or not q.active:
                     continue
                 ratio = q.price / p.price
-                if settings.upgrade_min_ratio <= ratio <= settings.upgrade_max_ratio:
+                if settings.upgrade_min_ratio <= ratio <= settings.upgrade_max_ratio and \
+                        q.price - p.price >= settings.upgrade_min_diff and \
+                        not size_variants(p.name, q.name):
                     pairs_a.append(index[p.sku])
                     pairs_b.append(index[q.sku])
     if not pairs_a:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 def short_name(name: str, limit: int = 28) -> str:
-    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+    """Cut a long product name at a word boundary: "Cordless Drill Driver 18V…"."""
+    if len(name) <= limit:
+        return name
+    cut = name[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" -,/") + "…"
 
 
 def money(value: float) -> str:
@@ -24,9 +30,9 @@ def cross_reason(with_names: list[str], confidence: float, lift: float | None) -
 
 def upgrade_reason(base_name: str, share: float) -> str:
     """"1 in 5 shoppers pick it over Mower Standard"."""
-    n = max(1, round(1 / share)) if share > 0 else 0
-    if n <= 1:
-        return f"Most shoppers pick it over {short_name(base_name)}"
+    if share >= 0.3:
+        return f"{round(share * 100)}% of shoppers pick it over {short_name(base_name)}"
+    n = max(2, round(1 / share)) if share > 0 else 0
     return f"1 in {n} shoppers pick it over {short_name(base_name)}"
 
 

@@ -22,7 +22,7 @@ def arrays(tmp_path_factory: pytest.TempPathFactory) -> RuleArrays:
     tx = Transactions.from_baskets(pattern_baskets())
     cat = {s: CatalogItem(p.sku, p.name, p.category, p.family, p.price, p.active)
            for s, p in CATALOG.items()}
-    res = mine_rules(tx, MiningSettings(upgrade_min_count=3), cat)
+    res = mine_rules(tx, MiningSettings(upgrade_min_count=3, upgrade_max_together=0.25), cat)
     path: Path = tmp_path_factory.mktemp("rules") / "p.db"
     with RuleStore(path) as store:
         store.write_rule_set(res.rules, res.item_counts, [], {"n_baskets": tx.n_baskets})

@@ -103,7 +103,7 @@ def test_upgrades_found_and_not_for_co_bought_items() -> None:
         "GRASS-CATCH": CatalogItem("GRASS-CATCH", "Grass Catcher", "Garden", "", 39.0),
         "OIL-4T": CatalogItem("OIL-4T", "Engine Oil", "Garden", "", 12.0),
     }
-    ups = mine_upgrades(tx, catalog, MiningSettings(upgrade_min_count=3))
+    ups = mine_upgrades(tx, catalog, MiningSettings(upgrade_min_count=3, upgrade_max_together=0.25))
     pairs = set(zip([a[0] for a in ups["antecedent"]], ups["consequent"]))
     assert pairs == {("MOW-STD", "MOW-DLX")}
     share = float(ups["confidence"].iloc[0])
@@ -137,3 +137,28 @@ def test_mine_rules_cancel() -> None:
     tx = Transactions.from_baskets(pattern_baskets())
     with pytest.raises(Cancelled):
         mine_rules(tx, MiningSettings(), cancelled=lambda: True)
+
+
+def test_sizes_and_family_less_items_are_not_upgrades() -> None:
+    baskets = [["SCR-S"]] * 50 + [["SCR-L"]] * 30 + [["SAW-BLADE"]] * 40 + [["SAW"]] * 20
+    tx = Transactions.from_baskets(baskets)
+    catalog = {
+        "SCR-S": CatalogItem("SCR-S", "Wood Screws 3x16", "Fasteners", "wood screws", 4.49),
+        "SCR-L": CatalogItem("SCR-L", "Wood Screws Pro 4x40", "Fasteners", "wood screws", 6.49),
+        "SAW-BLADE": CatalogItem("SAW-BLADE", "Hacksaw Blades", "Hand Tools", "", 4.99),
+        "SAW": CatalogItem("SAW", "Hacksaw 300mm", "Hand Tools", "", 11.99),
+    }
+    assert mine_upgrades(tx, catalog, MiningSettings()).empty       # +$2 is a size, not a tier
+    loose = MiningSettings(upgrade_min_diff=0.0, upgrade_by_category=True)
+    pairs = set(zip([a[0] for a in mine_upgrades(tx, catalog, loose)["antecedent"]],
+                    mine_upgrades(tx, catalog, loose)["consequent"]))
+    assert ("SCR-S", "SCR-L") in pairs and ("SAW-BLADE", "SAW") in pairs
+
+
+def test_size_variants() -> None:
+    from possuggest.mining import size_variants
+
+    assert size_variants("Wood Screws 3.0x16mm 200pk", "Wood Screws 5.0x70mm 100pk")
+    assert size_variants("LED Bulb E14 4W", "LED Bulb GU10 5W")
+    assert not size_variants("Petrol Lawn Mower 41cm", "Self-Propelled Petrol Mower 46cm")
+    assert not size_variants("Cordless Drill Driver 18V", "Cordless Combi Drill 18V 2x2Ah")
