@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication
 
 from possuggest.context import AppContext
 from possuggest.logsetup import setup_logging
+from possuggest.ui import refcount_guard
 from possuggest.ui.controller import AppController, PanelOptions
 from possuggest.ui.panel import PanelWindow
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def ensure_app() -> QApplication:
+    refcount_guard.install()
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])

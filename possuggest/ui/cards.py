@@ -321,6 +321,8 @@ class CardList(QWidget):
 
     def show_suggestions(self, suggestions: tuple[Suggestion, ...] | list[Suggestion],
                          seq: int) -> None:
+        seen: set[str] = set()
+        suggestions = [s for s in suggestions if not (s.sku in seen or seen.add(s.sku))]
         self.ensure_cards(len(suggestions))
         for k, card in enumerate(self.cards):
             if k < len(suggestions):

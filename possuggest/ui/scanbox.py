@@ -44,7 +44,7 @@ class ScanBox(QLineEdit):
         self._icon_action = QAction(self)
         self.addAction(self._icon_action, QLineEdit.ActionPosition.LeadingPosition)
         self.returnPressed.connect(self._enter)
-        self._just_picked = False
+        self._last_submit = ""
         self.set_palette(palette)
 
     def set_products(self, products: dict[str, Any]) -> None:
@@ -59,22 +59,24 @@ class ScanBox(QLineEdit):
         return QSize(300, super().sizeHint().height())
 
     def _picked(self, text: str) -> None:
-        self._just_picked = True
-        self.submitted.emit(text)
-        # the line edit sets the completion text after this signal: clear on the next turn
-        QTimer.singleShot(0, self, self._clear_after_pick)
-
-    def _clear_after_pick(self) -> None:
-        self.clear()
-        self._just_picked = False
+        """A completion was chosen (click, or Enter on a highlighted row). Enter has already
+        fired returnPressed with the same text: submit it only once."""
+        if text == self._last_submit:
+            self._last_submit = ""
+        else:
+            self.submitted.emit(text)
+        self.clear()       # the line edit wrote the completion in just before this signal
 
     def _enter(self) -> None:
-        if self._just_picked:
-            return
         text = self.text().strip()
-        if text:
-            self.submitted.emit(text)
         self.clear()
+        if text:
+            self._last_submit = text
+            self.submitted.emit(text)
+            QTimer.singleShot(0, self, self._forget_submit)
+
+    def _forget_submit(self) -> None:
+        self._last_submit = ""
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape and not self.completer_.popup().isVisible():

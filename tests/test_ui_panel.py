@@ -1,0 +1,205 @@
+"""The cashier panel driven offscreen: till lines → cards, F1/Esc/taps → events, dismissed
+items stay away for the rest of the sale, and the look options persist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from conftest import make_till
+from possuggest.config import load_settings
+from possuggest.ui.controller import PanelOptions
+from possuggest.ui.testing import PanelHarness, TillWriter, make_context, read_events
+
+WAIT = 20_000
+
+
+@pytest.fixture
+def harness(qtbot) -> Iterator[PanelHarness]:
+    h = PanelHarness()
+    yield h
+    assert h.close_all() == []
+
+
+@pytest.fixture
+def live(harness, qtbot, tmp_path: Path):
+    """A panel on a small till with an active rule set, waiting for the first sale."""
+    till = make_till(tmp_path / "till.db")
+    ctx = make_context(tmp_path / "data", till)
+    controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.sources["till"].state == "ok", timeout=WAIT)
+    return controller, window, TillWriter(till), ctx
+
+
+def card_skus(window) -> list[str]:
+    return [c.sku for c in window.cards.visible_cards()]
+
+
+def test_till_lines_show_cards(live, qtbot) -> None:
+    controller, window, till, _ = live
+    assert window.empty.isVisible()
+    assert window.empty.title.text() == "Scan an item to see suggestions"
+    sale = till.open_sale()
+    till.add_line(sale, "MOW-STD", price=249.0)
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    assert window.basket_line.fullText() == "Lawn Mower Standard"
+    assert f"Sale {sale}" in window.basket_meta.text()
+    first = window.cards.visible_cards()[0]
+    assert first.badge.text() in ("ACCESSORY", "UPGRADE")
+    assert first.reason.text().startswith(("Bought with", "1 in", "Most shoppers"))
+    assert "SPARK" not in card_skus(window)          # out of stock: never suggested
+    # the upgrade card shows the price difference
+    upgrade = [c for c in window.cards.visible_cards() if c.sku == "MOW-DLX"]
+    assert upgrade and upgrade[0].price.text() == "+$120"
+    assert upgrade[0].badge.text() == "UPGRADE"
+    assert upgrade[0].stock.text() == "5 in stock"
+    assert not window.empty.isVisible()
+
+
+def test_f1_logs_accepted_event(live, qtbot) -> None:
+    controller, window, till, ctx = live
+    sale = till.open_sale()
+    till.add_line(sale, "MOW-STD")
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 2, timeout=WAIT)
+    top = card_skus(window)[0]
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    assert top not in card_skus(window)
+    assert controller.writer.flush(5.0)
+    events = read_events(controller.plan.rules_db)
+    accepted = [e for e in events if e["action"] == "accepted"]
+    assert [(e["sku"], e["source"], e["sale_id"]) for e in accepted] == [(top, "key", str(sale))]
+    assert accepted[0]["rule_set_id"] == controller.engine.rule_set_id
+    shown = {e["sku"]: e["source"] for e in events if e["action"] == "shown"}
+    assert shown[top] == "till"          # shown when the till's line arrived
+    assert len(shown) >= 3               # a replacement card was shown after the accept
+
+
+def test_f2_and_tap_accept(live, qtbot) -> None:
+    controller, window, till, _ = live
+    sale = till.open_sale()
+    till.add_line(sale, "DRILL-18V")
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 3, timeout=WAIT)
+    second = card_skus(window)[1]
+    qtbot.keyClick(window.scan, Qt.Key.Key_F2)           # focus in the scan box: still works
+    assert second not in card_skus(window)
+    card = window.cards.visible_cards()[0]
+    tapped = card.sku
+    qtbot.mouseClick(card.accept_button, Qt.MouseButton.LeftButton)
+    assert tapped not in card_skus(window)
+    controller.writer.flush(5.0)
+    got = {(e["sku"], e["source"]) for e in read_events(controller.plan.rules_db)
+           if e["action"] == "accepted"}
+    assert got == {(second, "key"), (tapped, "tap")}
+
+
+def test_dismissed_item_does_not_come_back(live, qtbot) -> None:
+    controller, window, till, _ = live
+    sale = till.open_sale()
+    till.add_line(sale, "MOW-STD")
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    top = card_skus(window)[0]
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert top not in card_skus(window)
+    seq = controller.session.view.seq
+    till.add_line(sale, "OIL-4T")
+    qtbot.waitUntil(lambda: controller.session.view.seq > seq
+                    and len(controller.session.view.basket) == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: window._drawn_seq == controller.session.view.seq, timeout=WAIT)
+    assert top not in card_skus(window)
+    assert top not in [s.sku for s in controller.session.view.suggestions]
+    # dismiss by the × of a focused (clicked) card
+    card = window.cards.visible_cards()[-1]
+    gone = card.sku
+    qtbot.mouseClick(card.dismiss_button, Qt.MouseButton.LeftButton)
+    assert gone not in card_skus(window)
+    controller.writer.flush(5.0)
+    dismissed = [(e["sku"], e["source"]) for e in read_events(controller.plan.rules_db)
+                 if e["action"] == "dismissed"]
+    assert dismissed == [(top, "key"), (gone, "tap")]
+    # a new sale starts clean: the dismissed item may be suggested again
+    till.close_sale(sale)
+    sale2 = till.open_sale()
+    till.add_line(sale2, "MOW-STD")
+    qtbot.waitUntil(lambda: controller.session.view.sale_id == str(sale2)
+                    and top in card_skus(window), timeout=WAIT)
+
+
+def test_esc_dismisses_the_focused_card(live, qtbot) -> None:
+    controller, window, till, _ = live
+    sale = till.open_sale()
+    till.add_line(sale, "MOW-STD")
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 3, timeout=WAIT)
+    third = window.cards.visible_cards()[2]
+    sku = third.sku
+    third.setFocus()
+    qtbot.keyClick(third, Qt.Key.Key_Escape)
+    remaining = card_skus(window)
+    assert sku not in remaining and len(remaining) >= 2
+
+
+def test_item_rung_up_counts_as_accepted(live, qtbot) -> None:
+    controller, window, till, _ = live
+    sale = till.open_sale()
+    till.add_line(sale, "MOW-STD")
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    till.add_line(sale, "GRASS-CATCH")
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in controller.session.view.basket, timeout=WAIT)
+    controller.writer.flush(5.0)
+    assert ("GRASS-CATCH", "basket") in {(e["sku"], e["source"]) for e in
+                                         read_events(controller.plan.rules_db)
+                                         if e["action"] == "accepted"}
+
+
+def test_look_options_persist(harness, qtbot, tmp_path: Path) -> None:
+    till = make_till(tmp_path / "till.db")
+    ctx = make_context(tmp_path / "data", till)
+    controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    window.set_theme("dark")
+    window.set_compact(True)
+    window.set_large_font(True)
+    window.act_on_top.setChecked(True)
+    assert window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    saved = load_settings(ctx.paths.config_file).ui
+    assert (saved.theme, saved.compact, saved.large_font, saved.always_on_top) == \
+        ("dark", True, True, True)
+    assert window.palette_.name == "dark"
+    assert window.act_dark.isChecked() and window.act_compact.isChecked()
+    assert window.styleSheet().count("px") > 50
+    window.resize(401, 640)
+    assert harness.close(controller, window) == []
+    # a new panel comes back with the same look, size and settings
+    ctx2 = make_context(tmp_path / "data", till)
+    assert ctx2.settings.ui.theme == "dark"
+    controller2, window2 = harness.open(ctx2, PanelOptions(api_enabled=False))
+    assert window2.size().width() == 401 and window2.size().height() == 640
+    assert window2.act_compact.isChecked() and window2.act_large.isChecked()
+    assert window2.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
+    card = window2.cards.cards[0]
+    assert card.reason_line.isVisibleTo(card) and not card.reason.isVisibleTo(card)
+
+
+def test_refresh_action_with_progress_and_cancel(live, qtbot) -> None:
+    controller, window, till, _ = live
+    first = controller.engine.rule_set_id
+    phases: list[tuple[str, float]] = []
+    controller.progressChanged.connect(lambda ph, f, m: phases.append((ph, f)))
+    assert window.act_refresh.isEnabled()
+    window.act_refresh.trigger()
+    assert not window.act_refresh.isEnabled()
+    qtbot.waitUntil(lambda: controller.engine.rule_set_id == first + 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: window.act_refresh.isEnabled(), timeout=WAIT)
+    assert any(ph == "refresh" and f > 0 for ph, f in phases)
+    assert "refresh" in window.banners and window.banners["refresh"].level == "ok"
+    assert not window.status.progress_row.isVisible()
+    # cancel straight away: the previous rules stay active
+    assert controller.refresh_rules()
+    controller.cancel_task()
+    qtbot.waitUntil(lambda: not controller.busy, timeout=WAIT)
+    qtbot.waitUntil(lambda: "cancelled" in window.banners.get("refresh").text
+                    if "refresh" in window.banners else False, timeout=WAIT)
+    assert controller.engine.rule_set_id == first + 1
