@@ -65,7 +65,10 @@ class ScanBox(QLineEdit):
             self._last_submit = ""
         else:
             self.submitted.emit(text)
-        self.clear()       # the line edit wrote the completion in just before this signal
+        # the line edit writes the completion text in around this signal: clear now and on
+        # the next turn of the event loop (only after a pick, never while a scanner types)
+        self.clear()
+        QTimer.singleShot(0, self, self.clear)
 
     def _enter(self) -> None:
         text = self.text().strip()
