@@ -229,12 +229,16 @@ class TillReader:
         skus: list[np.ndarray] = []
         closed: list[np.ndarray] = []
 
+        canon: dict[Any, str] = {}     # one str object per distinct sku, not one per line
+
         def take(rows: list[tuple[Any, Any, Any]]) -> None:
             if rows:
-                a = np.array(rows, dtype=object)
-                sale_ids.append(a[:, 0])
-                skus.append(a[:, 1].astype(str))
-                closed.append(a[:, 2])
+                sid_c, sku_c, closed_c = zip(*rows)
+                rows.clear()
+                sale_ids.append(np.array(sid_c, dtype=object))
+                skus.append(np.array([canon[s] if s in canon else canon.setdefault(s, str(s))
+                                      for s in sku_c], dtype=object))
+                closed.append(np.array(closed_c, dtype=object))
 
         lo_hi = None
         if not self.custom:
@@ -247,8 +251,12 @@ class TillReader:
                 if cancelled and cancelled():
                     raise Cancelled("refresh cancelled while reading sales")
                 end = start + _CHUNK_SALES
+                # likelihood() tells SQLite the sale-id range is selective: without it the
+                # planner walks every closed sale via the (status, register) index for each
+                # chunk and sorts the rows in a temp B-tree (2.5x slower on a 1M-sale till)
                 q = base + (where + " AND" if where else " WHERE") + \
-                    " sale_id > :lo AND sale_id <= :hi ORDER BY sale_id"
+                    " likelihood(sale_id > :lo, 0.001) AND likelihood(sale_id <= :hi, 0.001)" \
+                    " ORDER BY sale_id"
                 take(self._run(lambda c, q=q, a=start, b=end:
                                c.execute(q, {**params, "lo": a, "hi": b}).fetchall()))
                 if progress:
