@@ -203,3 +203,40 @@ def test_refresh_action_with_progress_and_cancel(live, qtbot) -> None:
     qtbot.waitUntil(lambda: "cancelled" in window.banners.get("refresh").text
                     if "refresh" in window.banners else False, timeout=WAIT)
     assert controller.engine.rule_set_id == first + 1
+
+
+def test_live_stock_from_the_till(harness, qtbot, tmp_path: Path) -> None:
+    """Stock read by the watcher reaches the engine (rebuilt off-thread): an item that sells
+    out is no longer suggested."""
+    import sqlite3
+
+    till = make_till(tmp_path / "till.db")
+    ctx = make_context(tmp_path / "data", till)
+    controller, window = harness.open(ctx, PanelOptions(api_enabled=False, products_every_s=0.1))
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    writer = TillWriter(till)
+    sale = writer.open_sale()
+    writer.add_line(sale, "MOW-STD")
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    conn = sqlite3.connect(till)
+    conn.execute("UPDATE products SET stock = 0 WHERE sku = 'GRASS-CATCH'")
+    conn.commit()
+    conn.close()
+    qtbot.waitUntil(lambda: "GRASS-CATCH" not in card_skus(window), timeout=WAIT)
+    assert controller.engine.products["GRASS-CATCH"].stock == 0
+
+
+def test_bad_config_is_reported_in_a_banner(harness, qtbot, tmp_path: Path) -> None:
+    from possuggest.context import AppContext
+
+    till = make_till(tmp_path / "till.db")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "config.toml").write_text("[ui]\ntheme = 'purple'\n", encoding="utf-8")
+    ctx = AppContext.create(str(data), None, str(till), strict=False)
+    assert ctx.config_note
+    controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
+    qtbot.waitUntil(lambda: "config" in window.banners, timeout=WAIT)
+    assert "theme" in window.banners["config"].text
+    window.banners["config"].close_button.click()
+    assert "config" not in window.banners
