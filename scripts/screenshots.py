@@ -72,6 +72,12 @@ def main() -> int:
         controller, window = open_panel(ctx, options, start=False)
         window.resize(392, 800)
         controller.start()
+        # the start-up state a new user meets: rules being mined, panel already usable
+        wait_for(lambda: (controller.rules_state == "refreshing" and controller.progress[0] > 0.3)
+                 or controller.rules_state == "ready")
+        if controller.rules_state == "refreshing":
+            window.grab().save(str(args.out / "panel-light-refreshing.png"))
+            log.info("wrote %s", args.out / "panel-light-refreshing.png")
         wait_for(lambda: controller.rules_state == "ready")
         engine = controller.engine
 

@@ -162,6 +162,7 @@ class SuggestionCard(QFrame):
         self.accept_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.accept_button.setToolTip(f"Customer takes it (F{index + 1})")
         self.accept_button.setFixedHeight(42)
+        self.accept_button.setProperty("primary", index == 0)   # the top card leads
         self.accept_button.clicked.connect(self._accept_clicked)
         bottom.addWidget(self.accept_button, 0, Qt.AlignmentFlag.AlignVCenter)
         content.addWidget(self.bottom)
@@ -206,7 +207,8 @@ class SuggestionCard(QFrame):
         self._palette = palette
         self.dismiss_button.setIcon(icon("close", palette.text_faint))
         self.quick_accept.setIcon(icon("check", palette.accent))
-        self.accept_button.setIcon(icon("check", palette.accent_text))
+        self.accept_button.setIcon(icon("check", palette.accent_text if self.index == 0
+                                        else palette.accent))
         self.update()
 
     def set_compact(self, compact: bool) -> None:

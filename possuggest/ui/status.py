@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from possuggest.ui.theme import LIGHT, Palette, repolish
+from possuggest.ui.widgets import ElidedLabel
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,14 @@ class StatusLine(QFrame):
         prow = QHBoxLayout(self.progress_row)
         prow.setContentsMargins(0, 0, 0, 0)
         prow.setSpacing(8)
-        self.progress_text = QLabel()
+        self.progress_text = ElidedLabel()
         self.progress_text.setObjectName("progressText")
-        prow.addWidget(self.progress_text, 0)
+        prow.addWidget(self.progress_text, 1)
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setTextVisible(False)
-        prow.addWidget(self.bar, 1)
+        self.bar.setFixedWidth(110)
+        prow.addWidget(self.bar, 0)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setObjectName("linkButton")
         self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)

@@ -132,6 +132,8 @@ QPushButton#accept {{ background: {p.accent}; color: {p.accent_text}; border: no
     font-size: {px(14 if not compact else 13)}; font-weight: 600; }}
 QPushButton#accept:hover {{ background: {p.accent_hover}; }}
 QPushButton#accept:pressed {{ background: {p.accent_pressed}; }}
+QPushButton#accept[primary="false"] {{ background: {p.accessory_bg}; color: {p.accent}; }}
+QPushButton#accept[primary="false"]:hover {{ background: {p.accent}; color: {p.accent_text}; }}
 QToolButton#dismiss {{ border: none; border-radius: 8px; background: transparent; }}
 QToolButton#dismiss:hover {{ background: {p.surface_alt}; }}
 QToolButton#dismiss:pressed {{ background: {p.border}; }}
