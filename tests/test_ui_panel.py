@@ -240,3 +240,39 @@ def test_bad_config_is_reported_in_a_banner(harness, qtbot, tmp_path: Path) -> N
     assert "theme" in window.banners["config"].text
     window.banners["config"].close_button.click()
     assert "config" not in window.banners
+
+
+def test_gui_thread_never_opens_sqlite(harness, qtbot, tmp_path: Path, monkeypatch) -> None:
+    """Watcher, refresh, engine load and events all open their connections off the GUI
+    thread (the test's own till writes are the only main-thread connections)."""
+    import sqlite3
+    import sys
+    import threading
+
+    real = sqlite3.connect
+    on_gui: list[str] = []
+
+    def spy(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            caller = sys._getframe(1).f_code.co_filename
+            if "possuggest" in caller and not caller.endswith("testing.py"):
+                on_gui.append(caller)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", spy)
+    till = make_till(tmp_path / "till.db")
+    ctx = make_context(tmp_path / "data", till)
+    controller, window = harness.open(ctx, PanelOptions(api_port=0, products_every_s=0.2))
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    writer = TillWriter(till)
+    sale = writer.open_sale()
+    writer.add_line(sale, "MOW-STD")
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 2, timeout=WAIT)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    controller.scan("DRILL-18V")
+    assert controller.refresh_rules()
+    qtbot.waitUntil(lambda: not controller.busy and controller.engine.rule_set_id == 2,
+                    timeout=WAIT)
+    controller.writer.flush(5.0)
+    assert on_gui == []
