@@ -66,8 +66,7 @@ class MiningSettings:
     multi_min_support: float = _f(0.001, lo=0.0, hi=1.0, help="support floor for 2-3 item antecedents")
     max_antecedent: int = _f(3, lo=1, hi=3)
     multi_min_confidence: float = _f(0.05, lo=0.0, hi=1.0)
-    ease_lambda: float = _f(0.01, lo=0.0, hi=10.0,
-                            help="EASE regularisation as a share of the baskets; 0 = off")
+    ease_lambda: float = _f(100.0, lo=0.0, hi=1e9, help="EASE regularisation λ; 0 = off")
     ease_max_items: int = _f(3000, lo=0, hi=20_000, help="EASE covers this many top sellers")
     context: bool = _f(True, help="learn time-of-day / weekend popularity when sales have times")
     upgrade_min_ratio: float = _f(1.25, lo=1.0, hi=100.0)

@@ -34,7 +34,7 @@ def load_history(args: argparse.Namespace, ctx: AppContext) -> tuple[Any, list[s
 
     prepare(args, ctx)
     with TillReader(ctx.till_path, ctx.settings.till) as till:
-        tx = till.read_transactions(ctx.settings.mining.window_days)
+        tx = till.read_transactions(None)        # the whole history: more cases
     return tx, [f"{ctx.till_path}: {tx.n_baskets:,} closed sales, {tx.n_items:,} products"]
 
 

@@ -101,20 +101,19 @@ def ease_weights(gram: np.ndarray, lam: float) -> np.ndarray:
     return b
 
 
-def pair_weights(gram: sp.spmatrix, a: np.ndarray, b: np.ndarray, lam_share: float,
-                 max_items: int, n_baskets: float) -> np.ndarray:
+def pair_weights(gram: sp.spmatrix, a: np.ndarray, b: np.ndarray, lam: float,
+                 max_items: int) -> np.ndarray:
     """EASE weight of each pair rule a→b; NaN where an item is outside the ``max_items`` most
     frequent (the engine then falls back to the rule's confidence)."""
     out = np.full(len(a), np.nan)
     n_items = gram.shape[0]
-    if not len(a) or n_items == 0 or lam_share <= 0:
+    if not len(a) or n_items == 0 or lam <= 0:
         return out
     counts = np.asarray(gram.diagonal()).ravel()
     top = np.argsort(-counts, kind="stable")[:max_items]
     pos = np.full(n_items, -1)
     pos[top] = np.arange(len(top))
     sub = gram.tocsr()[top][:, top].toarray()
-    lam = max(1.0, lam_share * n_baskets)
     w = ease_weights(sub, lam)
     ok = (pos[a] >= 0) & (pos[b] >= 0)
     out[ok] = w[pos[a[ok]], pos[b[ok]]]
@@ -186,7 +185,7 @@ def mine_pair_rules(tx: Transactions, min_count: int,
         gram = (x.T @ xw).tocsr()
         c_ab = np.asarray(gram[a, b]).ravel()
     m = _metrics(c_ab, item_w[a], item_w[b], n)
-    w_ease = pair_weights(gram, a, b, ease_lambda, ease_max_items, n)
+    w_ease = pair_weights(gram, a, b, ease_lambda, ease_max_items)
     df = pd.DataFrame({
         "kind": "cross",
         "antecedent": [(s,) for s in tx.items[a]],
