@@ -128,7 +128,7 @@ def test_till_bytes_identical_after_every_command(tmp_path: Path, wal: bool,
     before = file_hash(till)
     g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
     for argv in (["refresh", "-q"], ["suggest", "MOW-STD", "--json"], ["rules", "--json"],
-                 ["rule-sets"], ["rollback"]):
+                 ["rule-sets"], ["rollback"], ["evaluate", "-q", "--json"]):
         run(capsys, *argv, *g)
         assert file_hash(till) == before, argv
 
