@@ -14,7 +14,7 @@ from possuggest.config import load_settings
 from possuggest.ui.controller import PanelOptions
 from possuggest.ui.testing import PanelHarness, TillWriter, make_context, read_events
 
-WAIT = 20_000
+WAIT = 60_000
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from conftest import make_till
 from possuggest.ui.controller import PanelOptions
 from possuggest.ui.testing import PanelHarness, TillWriter, make_context
 
-WAIT = 20_000
+WAIT = 60_000
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from conftest import make_till
 from possuggest.ui.controller import PanelOptions
 from possuggest.ui.testing import PanelHarness, make_context, read_events
 
-WAIT = 20_000
+WAIT = 60_000
 
 
 @pytest.fixture

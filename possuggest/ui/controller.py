@@ -113,6 +113,9 @@ class AppController(QObject):
         self.started = False
         self.closed = False
         self._apiTouched.connect(self._on_view, Qt.ConnectionType.QueuedConnection)
+        self._health = QTimer(self)
+        self._health.setInterval(5000)
+        self._health.timeout.connect(self._check_health)
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -124,8 +127,8 @@ class AppController(QObject):
                  "demo" if self.plan.demo else "configured", self.plan.rules_db)
         if self.ctx.config_note:
             self.show_banner("config", "warn", f"Settings file problem: {self.ctx.config_note}")
-        self.writer.start()
         self._set_source("scanner", "ok", "scan box ready")
+        self._health.start()
         self._start_api()
         if self.plan.demo and not self.plan.till_path.exists():
             self._set_source("till", "waiting", "creating the demo store")
@@ -154,7 +157,9 @@ class AppController(QObject):
         for task in list(self.tasks):
             if not task.wait(30_000):  # pragma: no cover - a stuck SQLite call
                 log.error("task %s did not stop", task.task)
-        self.writer.flush(2.0)
+        self._health.stop()
+        if self.writer._thread.is_alive():
+            self.writer.flush(2.0)
         self.writer.close()
 
     def running_threads(self) -> list[str]:
@@ -340,6 +345,8 @@ class AppController(QObject):
         from possuggest.ui import startup
 
         plan = self.plan
+        startup.ensure_store(plan)
+        h.post("store_ready", True)
         if plan.demo and not plan.till_path.exists():
             h.post("phase", "demo")
             startup.build_demo(plan, h.stage(0.0, 1.0), h.cancelled)
@@ -392,6 +399,8 @@ class AppController(QObject):
                 self.rules_state = "refreshing"
             self.progressChanged.emit(self.phase, 0.0, "")
             self.viewChanged.emit()
+        elif key == "store_ready":
+            self._start_writer()
         elif key == "till_ready":
             self._start_watcher()
         elif key == "model":
@@ -414,9 +423,29 @@ class AppController(QObject):
                                  f"upgrade rules from {s.n_baskets:,} sales.",
                                  clear_after_ms=8000)
 
+    def _check_health(self) -> None:
+        """Surface background problems that have no signal of their own."""
+        if self.closed:
+            return
+        err = self.writer.error
+        if err:
+            self.show_banner("events", "warn", f"Feedback is not being saved: {err}")
+        elif "events" in self.banners:
+            self.clear_banner("events")
+        sim = self.simulator
+        if sim is not None and not sim.running and sim.error and "simulator" not in self.banners:
+            self.show_banner("simulator", "info", f"The demo till simulator stopped: {sim.error}")
+
+    def _start_writer(self) -> None:
+        """Start writing events (queued ones too) once the database exists."""
+        if not self.writer._thread.is_alive() and not self.closed and \
+                self.writer._thread.ident is None:
+            self.writer.start()
+
     def _on_task_failed(self, task: str, message: str) -> None:
         if self.closed:
             return
+        self._start_writer()        # it reports its own error if the database is unusable
         if task in ("startup", "refresh"):
             self.phase = ""
             self.progressChanged.emit("", 0.0, "")
@@ -431,6 +460,7 @@ class AppController(QObject):
     def _on_task_cancelled(self, task: str) -> None:
         if self.closed:
             return
+        self._start_writer()
         self.phase = ""
         self.progressChanged.emit("", 0.0, "")
         if self.engine is None:

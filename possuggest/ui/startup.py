@@ -71,6 +71,24 @@ def demo_model(plan: Plan) -> Any:
     return DemoStoreModel(plan.demo_seed)
 
 
+def ensure_store(plan: Plan, attempts: int = 5) -> None:
+    """Create possuggest's database once, before the event writer opens it too: two
+    connections creating a fresh WAL database at the same moment can fail with "locked"."""
+    import time
+
+    from possuggest.errors import RuleStoreError
+    from possuggest.rule_store import RuleStore
+
+    for attempt in range(attempts):
+        try:
+            RuleStore(plan.rules_db).close()
+            return
+        except RuleStoreError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
 def has_active_rules(plan: Plan) -> bool:
     from possuggest.rule_store import RuleStore
 
