@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -238,6 +239,7 @@ def main() -> int:
           f"in 8 s): RSS {m['VmRSS']} MB, peak {m['VmHWM']} MB; threads left at exit: "
           f"{m['threads_left'] or 'none'}")
     app.processEvents()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
