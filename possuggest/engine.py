@@ -380,7 +380,9 @@ class SuggestionEngine:
                     text = reason or self._evidence_reason(i, j) or store_pick_reason(cat.names[i])
                     out.append(self._cross(j, 1e9, text, None, (ix.skus[i],), src))
                     taken.add(j)
-        # 2. mined cross-sell evidence from every basket item
+        # 2. upgrades of basket items; their targets are offered as upgrades, not accessories
+        ups = self._upgrades(b_idx, in_basket, allowed, taken)
+        # 3. mined cross-sell evidence from every basket item
         seg = [(ix.indptr[i], ix.indptr[i + 1]) for i in b_idx]
         parts = [(a, b) for a, b in seg if b > a]
         score = np.zeros(len(ix.skus))
@@ -407,7 +409,7 @@ class SuggestionEngine:
             score += prior_w * prior
         score *= cat.weight
         score[~allowed] = 0.0
-        want = limit + 3
+        want = limit + 3 + len(taken)
         cand = np.flatnonzero(score > 0)
         if len(cand) > want:
             cand = cand[np.argpartition(-score[cand], want)[:want]]
@@ -419,9 +421,7 @@ class SuggestionEngine:
             cross.append(self._explain(int(j), float(score[j]), b_idx, parts, cons, strength,
                                        multi_hits, prior_w * float(prior[j]),
                                        float(prior[j]), bucket if self._has_context else -1))
-        # 3. upgrades of basket items
-        ups = self._upgrades(b_idx, in_basket, allowed, taken)
-        # merge: an upgrade goes before cross-sells less likely than its share
+        # 4. merge: an upgrade goes before cross-sells less likely than its share
         merged = list(out)
         ui = 0
         for c in cross:
@@ -439,14 +439,14 @@ class SuggestionEngine:
             if len(result) >= limit:
                 break
         if ups and limit >= 2 and not any(r.kind == "upgrade" for r in result) \
-                and len(result) >= limit:
+                and len(result) >= limit and ups[0][1].sku not in seen:
             # an upgrade that qualifies always gets the last slot: upsell is the other half
             seen.discard(result[-1].sku)
             result[-1] = ups[0][1]
             seen.add(ups[0][1].sku)
         if len(result) >= limit:
             return result
-        # 4. best sellers fill the rest, said as such
+        # 5. best sellers fill the rest, said as such
         if self.scoring.fill_bestsellers:
             for j in ix.pop_order[: limit + len(b_idx) + 50]:
                 if len(result) >= limit:

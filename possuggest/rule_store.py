@@ -159,23 +159,35 @@ class RuleStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
             self.conn = conn
-            conn.executescript(_DDL)
-            cols = {r[1] for r in conn.execute("PRAGMA table_info(rules)")}
-            if "weight" not in cols:       # a schema 1 database: add the column in place
-                conn.execute("ALTER TABLE rules ADD COLUMN weight REAL")
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                         (str(SCHEMA_VERSION),))
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                         (str(SCHEMA_VERSION),))
+            for attempt in range(20):
+                try:
+                    self._init_schema()
+                    break
+                except sqlite3.OperationalError as exc:
+                    # two connections creating a fresh database at once: one waits its turn
+                    if "locked" not in str(exc) or attempt == 19:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
         except sqlite3.DatabaseError as exc:
             raise RuleStoreError(f"possuggest database {self.path} is unusable: {exc}") from None
         except OSError as exc:
             raise RuleStoreError(f"possuggest database {self.path} cannot be created: "
                                  f"{exc.strerror}") from None
+
+    def _init_schema(self) -> None:
+        conn = self.conn
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(_DDL)
+        cols = {r[1] for r in conn.execute("PRAGMA table_info(rules)")}
+        if "weight" not in cols:       # a schema 1 database: add the column in place
+            conn.execute("ALTER TABLE rules ADD COLUMN weight REAL")
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                     (str(SCHEMA_VERSION),))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                     (str(SCHEMA_VERSION),))
 
     @property
     def db(self) -> Any:

@@ -137,3 +137,11 @@ def test_margin_weighting_changes_order(arrays: RuleArrays) -> None:
     s_plain = {s.sku: s.score for s in plain.suggest(["TAPE"])}
     s_w = {s.sku: s.score for s in weighted.suggest(["TAPE"])}
     assert s_w["GLOVES"] > s_plain["GLOVES"]
+
+
+def test_an_upgrade_target_is_never_also_an_accessory(arrays: RuleArrays) -> None:
+    for n in (1, 2, 3, 5, 8):
+        sugs = engine(arrays, max_suggestions=n).suggest(["MOW-STD", "OIL-4T"])
+        skus = [s.sku for s in sugs]
+        assert len(skus) == len(set(skus)), skus
+        assert [s.kind for s in sugs if s.sku == "MOW-DLX"] in ([], ["upgrade"])

@@ -101,3 +101,26 @@ def test_kill_mid_write_keeps_previous_active_set(tmp_path: Path) -> None:
         assert active is not None and active.rule_set.id == first
         assert len(active.rule_id) == n_rules
         assert [s.id for s in store.rule_sets()] == [first]
+
+
+def test_two_connections_creating_a_fresh_database_at_once(tmp_path: Path) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+    for i in range(200):
+        path = tmp_path / f"p{i}.db"
+        start = threading.Barrier(2)
+
+        def open_it(path: Path = path, start: threading.Barrier = start) -> None:
+            try:
+                start.wait()
+                RuleStore(path).close()
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_it) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
