@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -114,6 +114,16 @@ def make_till(path: Path, baskets: Sequence[Sequence[str]] | None = None, wal: b
 
 def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def harness(qtbot: object) -> Iterator[object]:
+    """Opens panels for a test and proves, at the end, that every thread they started ended."""
+    from possuggest.ui.testing import PanelHarness
+
+    h = PanelHarness()
+    yield h
+    assert h.close_all() == []
 
 
 @pytest.fixture

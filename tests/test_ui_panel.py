@@ -3,7 +3,6 @@ items stay away for the rest of the sale, and the look options persist."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,9 @@ from PySide6.QtCore import Qt
 from conftest import make_till
 from possuggest.config import load_settings
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import PanelHarness, TillWriter, make_context, read_events
+from possuggest.ui.testing import TillWriter, make_context, read_events
 
 WAIT = 60_000
-
-
-@pytest.fixture
-def harness(qtbot) -> Iterator[PanelHarness]:
-    h = PanelHarness()
-    yield h
-    assert h.close_all() == []
 
 
 @pytest.fixture

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import make_till
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import PanelHarness, TillWriter, make_context
+from possuggest.ui.testing import TillWriter, make_context
 
 WAIT = 60_000
-
-
-@pytest.fixture
-def harness(qtbot) -> Iterator[PanelHarness]:
-    h = PanelHarness()
-    yield h
-    assert h.close_all() == []
 
 
 @pytest.fixture

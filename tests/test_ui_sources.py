@@ -8,7 +8,6 @@ import socket
 import stat
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,9 @@ from PySide6.QtCore import Qt
 
 from conftest import make_till
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import PanelHarness, make_context, read_events
+from possuggest.ui.testing import make_context, read_events
 
 WAIT = 60_000
-
-
-@pytest.fixture
-def harness(qtbot) -> Iterator[PanelHarness]:
-    h = PanelHarness()
-    yield h
-    assert h.close_all() == []
 
 
 @pytest.fixture

@@ -9,25 +9,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from conftest import make_till
 from possuggest.cli import build_parser
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import PanelHarness, make_context, read_events
+from possuggest.ui.testing import make_context, read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 60_000
-
-
-@pytest.fixture
-def harness(qtbot) -> Iterator[PanelHarness]:
-    h = PanelHarness()
-    yield h
-    assert h.close_all() == []
 
 
 def fast_demo(**kw) -> PanelOptions:
