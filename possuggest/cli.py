@@ -247,10 +247,31 @@ def _has_screen() -> bool:
                 or os.environ.get("QT_QPA_PLATFORM"))
 
 
+# X11 libraries Qt's xcb plugin loads that minimal Linux installs lack (library: package)
+_X11_LIBS = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4",
+             "xcb-keysyms": "libxcb-keysyms1", "xkbcommon-x11": "libxkbcommon-x11-0"}
+
+
+def _missing_x11_library() -> str | None:
+    """Qt aborts the whole process when its X11 plugin cannot load: name what is missing first."""
+    import ctypes.util
+    import os
+
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM") \
+            or not os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    missing = [pkg for lib, pkg in _X11_LIBS.items() if not ctypes.util.find_library(lib)]
+    return " ".join(missing) or None
+
+
 def cmd_gui(args: argparse.Namespace, ctx: AppContext) -> int:
     if not _has_screen():
         raise PossuggestError("no screen found (DISPLAY is not set): the cashier panel needs a "
                               "desktop session; headless, try 'possuggest suggest MOW-STD'")
+    missing = _missing_x11_library()
+    if missing:
+        raise PossuggestError(f"the cashier panel needs these system libraries: {missing} "
+                              f"(Debian/Ubuntu: apt install {missing})")
     try:
         from possuggest.ui.app import run_gui
     except ImportError as exc:  # pragma: no cover - only without the Qt layer

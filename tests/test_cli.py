@@ -139,3 +139,19 @@ def test_help_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
             main([cmd, "--help"])
         assert exc.value.code == 0
         assert "--data-dir" in capsys.readouterr().out
+
+
+def test_gui_without_a_screen_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("X11 only")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = run(capsys, "gui", "--data-dir", str(tmp_path / "d"))
+    assert code == 2 and "no screen found" in err
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr("ctypes.util.find_library", lambda name: None)
+    code, _, err = run(capsys, "gui", "--data-dir", str(tmp_path / "d"))
+    assert code == 2 and "apt install libxcb-cursor0 libxcb-icccm4" in err
