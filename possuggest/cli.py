@@ -1,5 +1,5 @@
 """The ``possuggest`` command line: demo-db, refresh, suggest, rules, rule-sets, rollback,
-evaluate, serve and gui (the default)."""
+evaluate, info, serve and gui (the default)."""
 
 from __future__ import annotations
 
@@ -264,6 +264,38 @@ def _missing_x11_library() -> str | None:
     return " ".join(missing) or None
 
 
+def cmd_info(args: argparse.Namespace, ctx: AppContext) -> int:
+    """Where everything is, for installers: folders, config, logs, till, active rules."""
+    from possuggest.config import example_config_text
+
+    if args.example_config:
+        sys.stdout.write(example_config_text())
+        return 0
+    from possuggest.rule_store import RuleStore
+
+    till = f"{ctx.till_path}" + (" (demo store)" if ctx.uses_demo else "")
+    try:
+        check_till(ctx)
+        till_state = "readable"
+    except PossuggestError as exc:
+        till_state = str(exc)
+    active = "none yet (run 'possuggest refresh')"
+    if ctx.paths.rules_db.exists():
+        with RuleStore(ctx.paths.rules_db) as store:
+            rs = store.active_rule_set()
+        if rs is not None:
+            active = (f"{rs.id}, made {rs.created_at}: {rs.n_cross:,} cross-sell and "
+                      f"{rs.n_upgrade:,} upgrade rules from {rs.n_baskets:,} sales")
+    for label, value in (("version", __version__), ("data folder", ctx.paths.data_dir),
+                         ("config file", f"{ctx.paths.config_file}"
+                          + ("" if ctx.paths.config_file.exists() else " (absent: defaults)")),
+                         ("log file", ctx.paths.log_file), ("rule database", ctx.paths.rules_db),
+                         ("till database", till), ("till status", till_state),
+                         ("active rule set", active)):
+        _out(f"{label + ':':<17}{value}")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace, ctx: AppContext) -> int:
     if not _has_screen():
         raise PossuggestError("no screen found (DISPLAY is not set): the cashier panel needs a "
@@ -334,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
         add_evaluate_parser(sub, lambda p: _global_options(p, suppress=True))
     except ImportError:  # pragma: no cover - evaluation module not installed
         pass
+
+    p = add("info", cmd_info, "show where possuggest keeps its files and what it is using")
+    p.add_argument("--example-config", action="store_true",
+                   help="print every setting with its default, as TOML")
 
     p = add("serve", cmd_serve, "run the local basket API headless (127.0.0.1 only)")
     p.add_argument("--port", type=int, default=None, help="port (default: from the config)")

@@ -230,6 +230,34 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
     return conv(settings)
 
 
+def example_config_text() -> str:
+    """Every setting with its default and help, as a commented TOML file for installers."""
+    lines = ["# possuggest configuration: every setting with its default.",
+             "# Copy what you change into config.toml (see README.md, 'Pointing it at a till').", ""]
+
+    def section(obj: Any, prefix: str) -> None:
+        scalars = [f for f in dataclasses.fields(obj)
+                   if not dataclasses.is_dataclass(getattr(obj, f.name))]
+        if prefix and scalars:
+            lines.append(f"[{prefix}]")
+        for f in scalars:
+            help_text = f.metadata.get("help", "")
+            if help_text:
+                lines.append(f"# {help_text}")
+            key = _toml_key(f.name)
+            value = settings_to_dict(obj)[key] if dataclasses.is_dataclass(obj) else None
+            lines.append(tomli_w.dumps({key: value}).strip() if value != [] else f"{key} = []")
+        if prefix and scalars:
+            lines.append("")
+        for f in dataclasses.fields(obj):
+            sub = getattr(obj, f.name)
+            if dataclasses.is_dataclass(sub):
+                section(sub, f"{prefix}.{f.name}" if prefix else f.name)
+
+    section(Settings(), "")
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def load_settings(path: Path) -> Settings:
     """Read and validate the config file; a missing file gives the defaults. Raises ConfigError."""
     if not path.exists():

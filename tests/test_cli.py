@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import file_hash, make_till
 from possuggest.cli import main
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -134,7 +140,8 @@ def test_till_bytes_identical_after_every_command(tmp_path: Path, wal: bool,
 
 
 def test_help_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
-    for cmd in ("demo-db", "refresh", "suggest", "rules", "rule-sets", "rollback", "gui", "serve"):
+    for cmd in ("demo-db", "refresh", "suggest", "rules", "rule-sets", "rollback", "evaluate",
+                "info", "gui", "serve"):
         with pytest.raises(SystemExit) as exc:
             main([cmd, "--help"])
         assert exc.value.code == 0
@@ -155,3 +162,17 @@ def test_gui_without_a_screen_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr("ctypes.util.find_library", lambda name: None)
     code, _, err = run(capsys, "gui", "--data-dir", str(tmp_path / "d"))
     assert code == 2 and "apt install libxcb-cursor0 libxcb-icccm4" in err
+
+
+def test_info_and_example_config(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from possuggest.config import Settings, example_config_text, settings_from_dict
+
+    g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
+    code, out, _ = run(capsys, "info", *g)
+    assert code == 0 and "till status:     readable" in out and "none yet" in out
+    run(capsys, "refresh", "-q", *g)
+    assert "active rule set: 1, made" in run(capsys, "info", *g)[1]
+    code, out, _ = run(capsys, "info", "--example-config", *g)
+    assert settings_from_dict(tomllib.loads(out)) == Settings()
+    shipped = Path(__file__).parents[1] / "resources" / "config.example.toml"
+    assert shipped.read_text(encoding="utf-8") == example_config_text()
