@@ -127,6 +127,22 @@ def harness(qtbot: object) -> Iterator[object]:
 
 
 @pytest.fixture
+def panel(harness: object, qtbot: object, tmp_path: Path) -> tuple[object, object, Path, object]:
+    """A live panel on a small till with rules: (controller, window, till path, context),
+    once the rules are loaded and the till watcher and basket API are up."""
+    from possuggest.ui.controller import PanelOptions
+    from possuggest.ui.testing import WAIT_MS, make_context
+
+    till = make_till(tmp_path / "till.db")
+    ctx = make_context(tmp_path / "data", till)
+    controller, window = harness.open(ctx, PanelOptions(api_port=0))  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: controller.rules_state == "ready"  # type: ignore[attr-defined]
+                    and controller.sources["till"].state == "ok"
+                    and controller.sources["api"].state == "ok", timeout=WAIT_MS)
+    return controller, window, till, ctx
+
+
+@pytest.fixture
 def till(tmp_path: Path) -> Path:
     return make_till(tmp_path / "till.db")
 

@@ -11,9 +11,7 @@ from PySide6.QtCore import Qt
 from conftest import make_till
 from possuggest.config import load_settings
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import TillWriter, make_context, read_events
-
-WAIT = 60_000
+from possuggest.ui.testing import WAIT_MS, TillWriter, card_skus, make_context, read_events
 
 
 @pytest.fixture
@@ -22,13 +20,9 @@ def live(harness, qtbot, tmp_path: Path):
     till = make_till(tmp_path / "till.db")
     ctx = make_context(tmp_path / "data", till)
     controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
-    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
-    qtbot.waitUntil(lambda: controller.sources["till"].state == "ok", timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: controller.sources["till"].state == "ok", timeout=WAIT_MS)
     return controller, window, TillWriter(till), ctx
-
-
-def card_skus(window) -> list[str]:
-    return [c.sku for c in window.cards.visible_cards()]
 
 
 def test_till_lines_show_cards(live, qtbot) -> None:
@@ -37,7 +31,7 @@ def test_till_lines_show_cards(live, qtbot) -> None:
     assert window.empty.title.text() == "Scan an item to see suggestions"
     sale = till.open_sale()
     till.add_line(sale, "MOW-STD", price=249.0)
-    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT_MS)
     assert window.basket_line.fullText() == "Lawn Mower Standard"
     assert f"Sale {sale}" in window.basket_meta.text()
     first = window.cards.visible_cards()[0]
@@ -56,7 +50,7 @@ def test_f1_logs_accepted_event(live, qtbot) -> None:
     controller, window, till, ctx = live
     sale = till.open_sale()
     till.add_line(sale, "MOW-STD")
-    qtbot.waitUntil(lambda: len(card_skus(window)) >= 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 2, timeout=WAIT_MS)
     top = card_skus(window)[0]
     qtbot.keyClick(window, Qt.Key.Key_F1)
     assert top not in card_skus(window)
@@ -74,7 +68,7 @@ def test_f2_and_tap_accept(live, qtbot) -> None:
     controller, window, till, _ = live
     sale = till.open_sale()
     till.add_line(sale, "DRILL-18V")
-    qtbot.waitUntil(lambda: len(card_skus(window)) >= 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 3, timeout=WAIT_MS)
     second = card_skus(window)[1]
     qtbot.keyClick(window.scan, Qt.Key.Key_F2)           # focus in the scan box: still works
     assert second not in card_skus(window)
@@ -92,15 +86,15 @@ def test_dismissed_item_does_not_come_back(live, qtbot) -> None:
     controller, window, till, _ = live
     sale = till.open_sale()
     till.add_line(sale, "MOW-STD")
-    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT_MS)
     top = card_skus(window)[0]
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert top not in card_skus(window)
     seq = controller.session.view.seq
     till.add_line(sale, "OIL-4T")
     qtbot.waitUntil(lambda: controller.session.view.seq > seq
-                    and len(controller.session.view.basket) == 2, timeout=WAIT)
-    qtbot.waitUntil(lambda: window._drawn_seq == controller.session.view.seq, timeout=WAIT)
+                    and len(controller.session.view.basket) == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window._drawn_seq == controller.session.view.seq, timeout=WAIT_MS)
     assert top not in card_skus(window)
     assert top not in [s.sku for s in controller.session.view.suggestions]
     # dismiss by the × of a focused (clicked) card
@@ -117,14 +111,14 @@ def test_dismissed_item_does_not_come_back(live, qtbot) -> None:
     sale2 = till.open_sale()
     till.add_line(sale2, "MOW-STD")
     qtbot.waitUntil(lambda: controller.session.view.sale_id == str(sale2)
-                    and top in card_skus(window), timeout=WAIT)
+                    and top in card_skus(window), timeout=WAIT_MS)
 
 
 def test_esc_dismisses_the_focused_card(live, qtbot) -> None:
     controller, window, till, _ = live
     sale = till.open_sale()
     till.add_line(sale, "MOW-STD")
-    qtbot.waitUntil(lambda: len(card_skus(window)) >= 3, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 3, timeout=WAIT_MS)
     third = window.cards.visible_cards()[2]
     sku = third.sku
     third.setFocus()
@@ -137,9 +131,9 @@ def test_item_rung_up_counts_as_accepted(live, qtbot) -> None:
     controller, window, till, _ = live
     sale = till.open_sale()
     till.add_line(sale, "MOW-STD")
-    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT_MS)
     till.add_line(sale, "GRASS-CATCH")
-    qtbot.waitUntil(lambda: "GRASS-CATCH" in controller.session.view.basket, timeout=WAIT)
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in controller.session.view.basket, timeout=WAIT_MS)
     controller.writer.flush(5.0)
     assert ("GRASS-CATCH", "basket") in {(e["sku"], e["source"]) for e in
                                          read_events(controller.plan.rules_db)
@@ -150,7 +144,7 @@ def test_look_options_persist(harness, qtbot, tmp_path: Path) -> None:
     till = make_till(tmp_path / "till.db")
     ctx = make_context(tmp_path / "data", till)
     controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
-    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
     window.set_theme("dark")
     window.set_compact(True)
     window.set_large_font(True)
@@ -183,17 +177,17 @@ def test_refresh_action_with_progress_and_cancel(live, qtbot) -> None:
     assert window.act_refresh.isEnabled()
     window.act_refresh.trigger()
     assert not window.act_refresh.isEnabled()
-    qtbot.waitUntil(lambda: controller.engine.rule_set_id == first + 1, timeout=WAIT)
-    qtbot.waitUntil(lambda: window.act_refresh.isEnabled(), timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.engine.rule_set_id == first + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.act_refresh.isEnabled(), timeout=WAIT_MS)
     assert any(ph == "refresh" and f > 0 for ph, f in phases)
     assert "refresh" in window.banners and window.banners["refresh"].level == "ok"
     assert not window.status.progress_row.isVisible()
     # cancel straight away: the previous rules stay active
     assert controller.refresh_rules()
     controller.cancel_task()
-    qtbot.waitUntil(lambda: not controller.busy, timeout=WAIT)
+    qtbot.waitUntil(lambda: not controller.busy, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: "cancelled" in window.banners.get("refresh").text
-                    if "refresh" in window.banners else False, timeout=WAIT)
+                    if "refresh" in window.banners else False, timeout=WAIT_MS)
     assert controller.engine.rule_set_id == first + 1
 
 
@@ -205,16 +199,16 @@ def test_live_stock_from_the_till(harness, qtbot, tmp_path: Path) -> None:
     till = make_till(tmp_path / "till.db")
     ctx = make_context(tmp_path / "data", till)
     controller, window = harness.open(ctx, PanelOptions(api_enabled=False, products_every_s=0.1))
-    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
     writer = TillWriter(till)
     sale = writer.open_sale()
     writer.add_line(sale, "MOW-STD")
-    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT)
+    qtbot.waitUntil(lambda: "GRASS-CATCH" in card_skus(window), timeout=WAIT_MS)
     conn = sqlite3.connect(till)
     conn.execute("UPDATE products SET stock = 0 WHERE sku = 'GRASS-CATCH'")
     conn.commit()
     conn.close()
-    qtbot.waitUntil(lambda: "GRASS-CATCH" not in card_skus(window), timeout=WAIT)
+    qtbot.waitUntil(lambda: "GRASS-CATCH" not in card_skus(window), timeout=WAIT_MS)
     assert controller.engine.products["GRASS-CATCH"].stock == 0
 
 
@@ -228,7 +222,7 @@ def test_bad_config_is_reported_in_a_banner(harness, qtbot, tmp_path: Path) -> N
     ctx = AppContext.create(str(data), None, str(till), strict=False)
     assert ctx.config_note
     controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
-    qtbot.waitUntil(lambda: "config" in window.banners, timeout=WAIT)
+    qtbot.waitUntil(lambda: "config" in window.banners, timeout=WAIT_MS)
     assert "theme" in window.banners["config"].text
     window.banners["config"].close_button.click()
     assert "config" not in window.banners
@@ -255,16 +249,16 @@ def test_gui_thread_never_opens_sqlite(harness, qtbot, tmp_path: Path, monkeypat
     till = make_till(tmp_path / "till.db")
     ctx = make_context(tmp_path / "data", till)
     controller, window = harness.open(ctx, PanelOptions(api_port=0, products_every_s=0.2))
-    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
     writer = TillWriter(till)
     sale = writer.open_sale()
     writer.add_line(sale, "MOW-STD")
-    qtbot.waitUntil(lambda: len(card_skus(window)) >= 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(card_skus(window)) >= 2, timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key.Key_F1)
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     controller.scan("DRILL-18V")
     assert controller.refresh_rules()
     qtbot.waitUntil(lambda: not controller.busy and controller.engine.rule_set_id == 2,
-                    timeout=WAIT)
+                    timeout=WAIT_MS)
     controller.writer.flush(5.0)
     assert on_gui == []

@@ -10,24 +10,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
 from conftest import make_till
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import make_context, read_events
-
-WAIT = 60_000
-
-
-@pytest.fixture
-def panel(harness, qtbot, tmp_path: Path):
-    till = make_till(tmp_path / "till.db")
-    ctx = make_context(tmp_path / "data", till)
-    controller, window = harness.open(ctx, PanelOptions(api_port=0))
-    qtbot.waitUntil(lambda: controller.rules_state == "ready"
-                    and controller.sources["api"].state == "ok", timeout=WAIT)
-    return controller, window, ctx
+from possuggest.ui.testing import WAIT_MS, make_context, read_events
 
 
 def post(port: int, token: str | None, body: dict) -> tuple[int, dict]:
@@ -44,7 +31,7 @@ def post(port: int, token: str | None, body: dict) -> tuple[int, dict]:
 
 
 def test_api_round_trip_updates_the_panel(panel, qtbot) -> None:
-    controller, window, ctx = panel
+    controller, window, _, ctx = panel
     port = controller.api_port
     assert port and port > 0
     assert f"API :{port}" in window.status.sources.text()
@@ -59,7 +46,7 @@ def test_api_round_trip_updates_the_panel(panel, qtbot) -> None:
     assert code == 200
     skus = [s["sku"] for s in data["suggestions"]]
     assert "GRASS-CATCH" in skus
-    qtbot.waitUntil(lambda: [c.sku for c in window.cards.visible_cards()] == skus, timeout=WAIT)
+    qtbot.waitUntil(lambda: [c.sku for c in window.cards.visible_cards()] == skus, timeout=WAIT_MS)
     assert window.basket_line.fullText() == "Lawn Mower Standard"
     assert "Sale A-1" in window.basket_meta.text()
     # another register's basket does not touch this panel
@@ -87,25 +74,25 @@ def test_api_port_in_use_shows_banner_and_keeps_going(harness, qtbot, tmp_path: 
         ctx = make_context(tmp_path / "data", till)
         ctx.settings.api.port = port                      # the configured port is taken
         controller, window = harness.open(ctx, PanelOptions())
-        qtbot.waitUntil(lambda: "api" in window.banners, timeout=WAIT)
+        qtbot.waitUntil(lambda: "api" in window.banners, timeout=WAIT_MS)
         assert f"port {port} is in use" in window.banners["api"].text
         assert controller.sources["api"].state == "error"
-        qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+        qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
         assert controller.scan("MOW-STD")                  # the panel keeps working
-        qtbot.waitUntil(lambda: len(window.cards.visible_cards()) >= 2, timeout=WAIT)
+        qtbot.waitUntil(lambda: len(window.cards.visible_cards()) >= 2, timeout=WAIT_MS)
     finally:
         blocker.close()
 
 
 def test_scan_box_codes_and_names(panel, qtbot) -> None:
-    controller, window, _ = panel
+    controller, window, _, _ = panel
     box = window.scan
     assert box.hasFocus() or window.isActiveWindow() is False
     qtbot.keyClicks(box, "MOW-STD")
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert box.text() == ""
     assert controller.session.view.basket == ("MOW-STD",)
-    qtbot.waitUntil(lambda: len(window.cards.visible_cards()) >= 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(window.cards.visible_cards()) >= 2, timeout=WAIT_MS)
     assert controller.sources["scanner"].text == "scanned MOW-STD"
     assert window.scan_hint.text() == "Added Lawn Mower Standard"
     # a product name typed in any case
@@ -119,7 +106,7 @@ def test_scan_box_codes_and_names(panel, qtbot) -> None:
     assert "Discontinued Rake · OLD" not in rows               # inactive products are left out
     box.completer_.activated[str].emit("Grass Catcher · GRASS-CATCH")
     assert controller.session.view.basket == ("MOW-STD", "TAPE", "GRASS-CATCH")
-    qtbot.waitUntil(lambda: box.text() == "", timeout=WAIT)
+    qtbot.waitUntil(lambda: box.text() == "", timeout=WAIT_MS)
     # an unknown code says so and changes nothing
     qtbot.keyClicks(box, "NOPE-123")
     qtbot.keyClick(box, Qt.Key.Key_Return)

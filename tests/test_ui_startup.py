@@ -14,12 +14,9 @@ from pathlib import Path
 from conftest import make_till
 from possuggest.cli import build_parser
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import make_context, read_events
+from possuggest.ui.testing import WAIT_MS, make_context, read_events
 
 ROOT = Path(__file__).resolve().parents[1]
-WAIT = 60_000
-
-
 def fast_demo(**kw) -> PanelOptions:
     return PanelOptions(demo_sales=3000, api_port=0, sim_line_interval=(0.05, 0.15),
                         sim_pause=(0.05, 0.2), sim_seed=3, **kw)
@@ -37,7 +34,7 @@ def test_demo_from_nothing(harness, qtbot, tmp_path: Path) -> None:
     assert window.empty.title.text() == "Loading rules…"
     controller.start()
     assert controller.busy and window.act_cancel.isEnabled()
-    qtbot.waitUntil(lambda: len(window.cards.visible_cards()) > 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: len(window.cards.visible_cards()) > 0, timeout=WAIT_MS)
     assert ctx.paths.demo_till_db.exists()
     assert "demo" in phases and "refresh" in phases
     assert any(t.startswith("Setting up the demo store") for t in titles)
@@ -51,7 +48,7 @@ def test_demo_from_nothing(harness, qtbot, tmp_path: Path) -> None:
         return any(e["action"] == "accepted" and e["source"] == "basket"
                    for e in read_events(controller.plan.rules_db))
 
-    qtbot.waitUntil(took_a_suggestion, timeout=WAIT)
+    qtbot.waitUntil(took_a_suggestion, timeout=WAIT_MS)
     assert controller.simulator.lines_added > 0
     events = read_events(controller.plan.rules_db)
     assert any(e["action"] == "shown" and e["source"] == "till" for e in events)
@@ -67,7 +64,7 @@ def test_forced_demo_keeps_the_store_rules_apart(harness, qtbot, tmp_path: Path)
     controller, window = harness.open(ctx, fast_demo(force_demo=True, simulate=False))
     assert controller.plan.demo and controller.plan.till_path == ctx.paths.demo_till_db
     assert controller.plan.rules_db.name == "demo-possuggest.db"
-    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT)
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
     assert not ctx.paths.rules_db.exists()          # the store's own rule database untouched
     assert controller.simulator is None
 
@@ -105,7 +102,7 @@ def test_no_command_opens_the_panel_and_ctrl_c_closes_it(qtbot, tmp_path: Path) 
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     log = data / "logs" / "possuggest.log"
     try:
-        qtbot.waitUntil(lambda: log.exists() and "panel starting" in log.read_text(), timeout=WAIT)
+        qtbot.waitUntil(lambda: log.exists() and "panel starting" in log.read_text(), timeout=WAIT_MS)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:

@@ -18,6 +18,14 @@ log = logging.getLogger(__name__)
 UI_THREAD_NAMES = {"event-writer", "basket-api", "till-simulator"}
 
 
+WAIT_MS = 60_000     # generous: a loaded 2-core CI machine can be slow; tests never sleep
+
+
+def card_skus(window: Any) -> list[str]:
+    """The SKUs of the cards the cashier can see, top first."""
+    return [c.sku for c in window.cards.visible_cards()]
+
+
 def make_context(data_dir: Path, till: Path | None = None, poll_ms: int = 50,
                  api_enabled: bool = True, busy_timeout_ms: int = 200) -> AppContext:
     """A GUI context in ``data_dir`` (created), fast polling, optional till file."""
