@@ -230,7 +230,8 @@ class SuggestionEngine:
             indptr = np.cumsum(indptr)
             pair_cons, pair_strength = cons[order], strength[order]
             pair_conf, pair_lift, pair_rid = r.confidence[order], r.lift[order], r.rule_id[order]
-            for i in np.flatnonzero(ok & (asize > 1)):
+            multi_rows = np.flatnonzero(ok & (asize > 1)) if s.multi_weight > 0 else []
+            for i in multi_rows:   # with no weight they would add nothing: not indexed
                 key = tuple(sorted(skus[a] for a in r.antecedent[i]))
                 multi.setdefault(key, ([], [], [], [], []))
                 m = multi[key]
