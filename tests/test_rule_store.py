@@ -124,3 +124,36 @@ def test_two_connections_creating_a_fresh_database_at_once(tmp_path: Path) -> No
         for t in threads:
             t.join()
     assert errors == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
+def test_real_refresh_killed_while_saving(tmp_path: Path) -> None:
+    """`possuggest refresh` killed as it starts saving: the store holds only complete sets."""
+    from possuggest.demo_store import build_demo_store
+
+    till = tmp_path / "till.db"
+    build_demo_store(till, sales=20_000, seed=3)
+    data = tmp_path / "d"
+    cmd = [sys.executable, "-m", "possuggest", "refresh", "--data-dir", str(data),
+           "--till-db", str(till)]
+    subprocess.run([*cmd, "-q"], check=True, cwd=Path(__file__).parents[1])
+    with RuleStore(data / "possuggest.db") as store:
+        first = store.active_rule_set()
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            cwd=Path(__file__).parents[1])
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "saving rule set" in line:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    with RuleStore(data / "possuggest.db") as store:
+        sets = store.rule_sets()
+        active = store.load_active()
+        assert active is not None and active.rule_set.id in {s.id for s in sets}
+        assert first is not None and first.id in {s.id for s in sets}
+        for s in sets:                    # every kept set is whole
+            n = store.conn.execute("SELECT COUNT(*) FROM rules WHERE rule_set_id = ?",
+                                   (s.id,)).fetchone()[0]
+            assert n == s.n_cross + s.n_upgrade
