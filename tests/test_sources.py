@@ -207,3 +207,37 @@ def test_simulator_rings_up_sales_in_the_till(tmp_path: Path) -> None:
                        "WHERE s.register_id='3' AND l.sku='GLOVES'").fetchone()[0]
     c.close()
     assert dict(rows)["closed"] >= 3 and gloves >= 3              # customers took the suggestion
+
+
+def test_serve_command_end_to_end(tmp_path: Path) -> None:
+    """`possuggest serve` in its own process: prints its address, answers, stops on SIGTERM."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    till = make_till(tmp_path / "till.db")
+    data = tmp_path / "d"
+    proc = subprocess.Popen([sys.executable, "-m", "possuggest", "serve", "--port", "0",
+                             "--data-dir", str(data), "--till-db", str(till)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            cwd=Path(__file__).parents[1])
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("basket API on http://127.0.0.1:"), line
+        base = line.split()[3]
+        from possuggest.config import load_settings
+
+        token = load_settings(data / "config.toml").api.token
+        assert token and (os.stat(data / "config.toml").st_mode & 0o077) == 0
+        body = json.dumps({"sale_id": "1", "items": [{"sku": "DRILL-18V"}]}).encode()
+        code, answer = _post(base + "/v1/basket", body, token)
+        assert code == 200 and answer["suggestions"][0]["sku"] == "BITS"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with RuleStore(data / "possuggest.db") as store:      # the shown events were saved
+        assert {e["action"] for e in store.events("1")} == {"shown"}
