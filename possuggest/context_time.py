@@ -1,10 +1,13 @@
 """Time-of-day and week context: which of eight buckets (four dayparts × weekday/weekend) a
-sale falls in. Used by mining (popularity per bucket) and the engine (the prior for now)."""
+sale falls in. Used by mining (popularity per bucket) and the engine (the prior for now).
+
+Basket times are *wall-clock seconds*: the till's naive local times read as if they were UTC,
+so the hour of day is the one on the receipt whatever the machine's time zone. "Now" is the
+local wall clock."""
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
+from datetime import datetime, timezone
 
 DAYPART_HOURS = (11, 13, 15)          # before 11, 11–13, 13–15, from 15
 DAYPARTS = ("mornings", "lunchtimes", "early afternoons", "afternoons and evenings")
@@ -17,8 +20,10 @@ def bucket_of_datetime(moment: datetime) -> int:
 
 
 def bucket_of(when: float | None = None) -> int:
-    """Bucket of an epoch time (local time, as the till records it); None = now."""
-    return bucket_of_datetime(datetime.fromtimestamp(time.time() if when is None else when))
+    """Bucket of a wall-clock time in seconds (see the module docstring); None = now."""
+    if when is None:
+        return bucket_of_datetime(datetime.now())
+    return bucket_of_datetime(datetime.fromtimestamp(when, tz=timezone.utc))
 
 
 def bucket_label(bucket: int) -> str:

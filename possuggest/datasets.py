@@ -61,7 +61,17 @@ SKIP_REASONS: dict[str, str] = {
     "bad_time": "lines whose time could not be parsed (long format)",
     "bad_item_id": "entries that are not integer item ids (fimi format)",
     "duplicate_item": "repeats of an item already in the same basket (collapsed into one)",
+    "return_line": "lines with a quantity of zero or less: returns and voids (long format)",
 }
+
+# Quantity columns recognised without being named (compared case-insensitively).
+_QTY_GUESSES = ("quantity", "qty", "units", "menge", "anzahl")
+
+# Date layouts tried, in this order, when a time column is not ISO 8601 and no format is given.
+# Day-first and month-first layouts that both read every value are reported as ambiguous.
+_DATE_LAYOUTS = ("%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%m-%d-%Y", "%Y/%m/%d",
+                 "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%Y%m%d")
+_TIME_LAYOUTS = (" %H:%M:%S", " %H:%M", " %I:%M:%S %p", " %I:%M %p", "")
 
 # Guesses used when a long file's columns are not named by the caller (first match wins,
 # compared case-insensitively).
@@ -386,23 +396,61 @@ def _guess_long_columns(found: Sequence[str]) -> tuple[str | None, str | None, l
     return ticket, item, times
 
 
-def _parse_times(joined: pd.Series, time_format: str | None) -> np.ndarray:
-    """Epoch seconds (float, NaN when unparseable). Naive times are read as UTC: only their
-    order matters for evaluation. ``time_format`` 'epoch' means numbers of seconds."""
-    if time_format in ("epoch", "unix"):
-        return pd.to_numeric(joined, errors="coerce").to_numpy(dtype=np.float64,
-                                                               na_value=np.nan)
-    fmt = time_format or "ISO8601"
+def _to_seconds(values: pd.Series, fmt: str) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ts = pd.to_datetime(joined, format=fmt, errors="coerce", utc=True)
+        ts = pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
     secs = (ts - pd.Timestamp("1970-01-01", tz="UTC")) / pd.Timedelta(seconds=1)
     return np.asarray(secs.to_numpy(dtype=np.float64, na_value=np.nan))
 
 
+def _infer_time_format(values: pd.Series, p: Path, column: str) -> str | None:
+    """The one date/time layout that reads (nearly) every value; None when none does.
+    Raises InputFileError when a day-first and a month-first layout both read them all."""
+    sample = pd.Series(values[values != ""].unique()[:5000])
+    if sample.empty:
+        return None
+    scores: dict[str, float] = {}
+    for d in _DATE_LAYOUTS:
+        for t in _TIME_LAYOUTS:
+            fmt = d + t
+            scores[fmt] = float(np.isfinite(_to_seconds(sample, fmt)).mean())
+    best = max(scores.values())
+    if best < 0.95:
+        return None
+    winners = [f for f, v in scores.items() if v >= best - 1e-9]
+    first = winners[0]
+    swapped = (first.replace("%m", "%M_").replace("%d", "%m").replace("%M_", "%d"))
+    if swapped != first and swapped in winners:
+        raise InputFileError(
+            f"sales file {p.name}: dates in {column} such as {sample.iloc[0]!r} could be "
+            f"day-first or month-first; give --time-format (e.g. '{first}' or '{swapped}')")
+    return first
+
+
+def _parse_times(joined: pd.Series, time_format: str | None, p: Path | None = None,
+                 column: str = "", notes: list[str] | None = None) -> np.ndarray:
+    """Wall-clock seconds (float, NaN when unparseable): naive times are read as if UTC, so
+    the hour of day is the one written in the file. ``time_format`` 'epoch' means numbers of
+    seconds. Without a format ISO 8601 is tried, then common day/month layouts (a note names
+    the one used; day-first vs month-first that both fit is an error asking for a format)."""
+    if time_format in ("epoch", "unix"):
+        return pd.to_numeric(joined, errors="coerce").to_numpy(dtype=np.float64,
+                                                               na_value=np.nan)
+    secs = _to_seconds(joined, time_format or "ISO8601")
+    if time_format is None and len(secs) and np.isfinite(secs).mean() < 0.5:
+        fmt = _infer_time_format(joined, p or Path("?"), column)
+        if fmt is not None:
+            if notes is not None:
+                notes.append(f"time format of {column} inferred as {fmt!r}")
+            secs = _to_seconds(joined, fmt)
+    return secs
+
+
 def read_long(path: str | Path, ticket_cols: Sequence[str] | str | None = None,
               item_col: str | None = None, time_cols: Sequence[str] | str | None = None,
-              time_format: str | None = None, delimiter: str | None = None) -> LoadedSales:
+              time_format: str | None = None, delimiter: str | None = None,
+              qty_col: str | None = None) -> LoadedSales:
     """Long layout with a header: one line per (ticket, item).
 
     ``ticket_cols``: one or more columns whose values, joined, key a ticket (customer + date,
@@ -412,7 +460,8 @@ def read_long(path: str | Path, ticket_cols: Sequence[str] | str | None = None,
     ISO 8601 is expected. Column names match exactly, else ignoring case and blanks; when
     ``ticket_cols``/``item_col`` are None common names are tried (Transaction, Item, sku, ...)
     and, when ``time_cols`` is None as well, Date + Time, timestamp, ... (noted in ``notes``).
-    ``delimiter`` is sniffed (comma, semicolon, tab) when None.
+    ``delimiter`` is sniffed (comma, semicolon, tab) when None. ``qty_col`` (or a column
+    named Quantity/Qty) leaves out lines whose quantity is 0 or less: returns and voids.
 
     Skipped and counted: lines with too many fields, blank lines, empty ticket, empty or
     placeholder item (``NONE``), unparseable time; an item repeated in a ticket collapses.
@@ -421,7 +470,7 @@ def read_long(path: str | Path, ticket_cols: Sequence[str] | str | None = None,
     """
     text, notes = _load_text(path)
     return _parse_long(text, notes, Path(path), ticket_cols, item_col, time_cols, time_format,
-                       delimiter)
+                       delimiter, qty_col)
 
 
 def _as_list(cols: Sequence[str] | str | None) -> list[str] | None:
@@ -434,7 +483,8 @@ def _as_list(cols: Sequence[str] | str | None) -> list[str] | None:
 
 def _parse_long(text: str, notes: list[str], p: Path, ticket_cols: Sequence[str] | str | None,
                 item_col: str | None, time_cols: Sequence[str] | str | None,
-                time_format: str | None, delimiter: str | None) -> LoadedSales:
+                time_format: str | None, delimiter: str | None,
+                qty_col: str | None = None) -> LoadedSales:
     tcols = _as_list(ticket_cols)
     timec = _as_list(time_cols)
     header = _first_line(text)
@@ -500,7 +550,7 @@ def _parse_long(text: str, notes: list[str], p: Path, ticket_cols: Sequence[str]
     if timec:
         tparts = [df[c].str.strip() for c in timec]
         joined = tparts[0] if len(tparts) == 1 else tparts[0].str.cat(tparts[1:], sep=" ")
-        times = _parse_times(joined, time_format)
+        times = _parse_times(joined, time_format, p, "+".join(timec), notes)
         bad_time = keep & ~np.isfinite(times)
         if keep.any() and bad_time.sum() == keep.sum():
             example = joined[keep].iloc[0]
@@ -509,6 +559,17 @@ def _parse_long(text: str, notes: list[str], p: Path, ticket_cols: Sequence[str]
                 f"(first value {example!r}); give a time format such as '%d/%m/%Y %H:%M'")
         _add(skipped, "bad_time", int(bad_time.sum()))
         keep &= np.isfinite(times)
+
+    qty_name = (_match_columns(found, [qty_col], p)[0] if qty_col
+                else _guess(found, _QTY_GUESSES))
+    if qty_name is not None:
+        qty = pd.to_numeric(df[qty_name].str.strip().str.replace(",", ".", regex=False),
+                            errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        returns = keep & (qty <= 0)
+        _add(skipped, "return_line", int(returns.sum()))
+        keep &= ~(qty <= 0)
+        if not qty_col:
+            notes.append(f"quantity column {qty_name} used: lines of 0 or less left out")
 
     raw_items = df[item_name].to_numpy(dtype=object)
     tx = _from_raw_items(key.to_numpy(dtype=object)[keep], raw_items[keep],
@@ -553,7 +614,7 @@ def detect_format(path: str | Path, text: str | None = None,
 def read_sales_file(path: str | Path, fmt: str | None = None, *,
                     ticket_cols: Sequence[str] | str | None = None, item_col: str | None = None,
                     time_cols: Sequence[str] | str | None = None, time_format: str | None = None,
-                    delimiter: str | None = None) -> LoadedSales:
+                    delimiter: str | None = None, qty_col: str | None = None) -> LoadedSales:
     """Read a sales file in ``fmt`` (``"baskets"``, ``"long"``, ``"fimi"``; detected by
     :func:`detect_format` when None). The column arguments apply to the long layout and
     ``delimiter`` to baskets and long. Column lists may also be given as ``"Date,Time"``."""
@@ -570,5 +631,5 @@ def read_sales_file(path: str | Path, fmt: str | None = None, *,
         return _parse_fimi(text, notes, p)
     if fmt == "long":
         return _parse_long(text, notes, p, ticket_cols, item_col, time_cols, time_format,
-                           delimiter)
+                           delimiter, qty_col)
     return _parse_baskets(text, notes, p, delimiter)

@@ -27,7 +27,8 @@ def load_history(args: argparse.Namespace, ctx: AppContext) -> tuple[Any, list[s
 
         loaded = read_sales_file(args.file, args.format, ticket_cols=_cols(args.ticket_col),
                                  item_col=args.item_col, time_cols=_cols(args.time_col),
-                                 time_format=args.time_format, delimiter=args.delimiter)
+                                 time_format=args.time_format, delimiter=args.delimiter,
+                                 qty_col=args.qty_col)
         return loaded.tx, [loaded.summary(), *loaded.notes]
     from possuggest.cli import prepare
     from possuggest.till import TillReader
@@ -77,6 +78,8 @@ def add_evaluate_parser(sub: Any, add_globals: Callable[[argparse.ArgumentParser
     p.add_argument("--item-col", help="long format: item column")
     p.add_argument("--time-col", help="long format: time column(s), e.g. Date,Time")
     p.add_argument("--time-format", help="strptime format when dates are ambiguous, e.g. %%d-%%m-%%Y")
+    p.add_argument("--qty-col", help="long format: quantity column; lines of 0 or less (returns)"
+                                     " are left out (default: a column named Quantity or Qty)")
     p.add_argument("--delimiter", help="field separator (default: sniffed)")
     p.add_argument("--seed", type=int, default=42, help="split and hidden-item seed (default 42)")
     p.add_argument("--max-cases", type=int, default=None,

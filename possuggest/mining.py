@@ -126,17 +126,11 @@ def context_bucket(epoch_seconds: np.ndarray) -> np.ndarray:
     out = np.full(len(t), -1, dtype=np.int64)
     ok = ~np.isnan(t)
     if ok.any():
-        stamps = pd.to_datetime(t[ok], unit="s", utc=True).tz_convert(_local_tz())
+        stamps = pd.to_datetime(t[ok], unit="s")      # wall-clock seconds: no time zone
         hour = stamps.hour.to_numpy()
         weekend = (stamps.day_of_week.to_numpy() >= 5).astype(np.int64)
         out[ok] = np.digitize(hour, DAYPART_HOURS) * 2 + weekend
     return out
-
-
-def _local_tz() -> object:
-    from datetime import datetime
-
-    return datetime.now().astimezone().tzinfo
 
 
 def context_counts(tx: Transactions, weights: np.ndarray | None = None) -> pd.DataFrame | None:

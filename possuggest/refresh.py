@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +44,11 @@ class RefreshSummary:
 
 
 def _iso(t: float) -> str | None:
-    return None if np.isnan(t) else datetime.fromtimestamp(t).isoformat(timespec="seconds")
+    """Wall-clock seconds back to the till's naive ISO text."""
+    if np.isnan(t):
+        return None
+    return datetime.fromtimestamp(t, tz=timezone.utc).replace(tzinfo=None).isoformat(
+        timespec="seconds")
 
 
 def refresh(till_path: str | Path, store_path: str | Path, settings: Settings,

@@ -13,14 +13,15 @@ import scipy.sparse as sp
 class Transactions:
     """A set of baskets. Each (basket, item) pair appears once; items are codes into ``items``.
 
-    ``basket_time`` (epoch seconds, one per basket) is present when the source has times.
+    ``basket_time`` (one per basket) is present when the source has times: wall-clock seconds,
+    i.e. naive local times read as if UTC (see possuggest.context_time).
     """
 
     basket: np.ndarray          # int64, basket index of each pair, 0..n_baskets-1
     item: np.ndarray            # int64, item index of each pair, 0..n_items-1
     items: np.ndarray           # object array: item code (sku) of each item index
     n_baskets: int
-    basket_time: np.ndarray | None = None   # float64 epoch seconds per basket
+    basket_time: np.ndarray | None = None   # float64 wall-clock seconds per basket
     basket_ids: np.ndarray | None = None    # the source's ids per basket (for reports)
 
     @property

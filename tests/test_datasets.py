@@ -154,11 +154,38 @@ def test_read_long_missing_column_names_it_and_lists_found(tmp_path: Path) -> No
 
 
 def test_read_long_all_times_unparseable_is_an_error(tmp_path: Path) -> None:
-    p = write(tmp_path, "x.csv", "when,t,i\n30/10/2016,1,a\n31/10/2016,2,b\n")
+    p = write(tmp_path, "x.csv", "when,t,i\nyesterday,1,a\nlast week,2,b\n")
     with pytest.raises(InputFileError, match="time format"):
         read_long(p, ["t"], "i", ["when"], None)
-    got = read_long(p, ["t"], "i", ["when"], "%d/%m/%Y")
-    assert got.tx.n_baskets == 2
+
+
+def test_read_long_infers_an_unambiguous_date_layout(tmp_path: Path) -> None:
+    p = write(tmp_path, "x.csv", "when,t,i\n30/10/2016 9:05,1,a\n31/10/2016 17:40,2,b\n"
+                                 "1/11/2016 8:00,3,a\n")
+    got = read_long(p, ["t"], "i", ["when"], None)
+    assert got.tx.n_baskets == 3
+    assert any("'%d/%m/%Y %H:%M'" in n for n in got.notes)
+    hours = [int(t // 3600 % 24) for t in got.tx.basket_time]
+    assert hours == [9, 17, 8]                      # the wall-clock hour as written
+    assert read_long(p, ["t"], "i", ["when"], "%d/%m/%Y %H:%M").tx.n_baskets == 3
+
+
+def test_read_long_ambiguous_dates_ask_for_a_format(tmp_path: Path) -> None:
+    p = write(tmp_path, "x.csv", "when,t,i\n1/2/2016,1,a\n3/4/2016,2,b\n")
+    with pytest.raises(InputFileError, match="day-first or month-first"):
+        read_long(p, ["t"], "i", ["when"], None)
+    assert read_long(p, ["t"], "i", ["when"], "%d/%m/%Y").tx.n_baskets == 2
+
+
+def test_read_long_quantity_column_drops_returns(tmp_path: Path) -> None:
+    p = write(tmp_path, "r.csv", "InvoiceNo,StockCode,Quantity\n1,A,2\n1,B,1\n"
+                                 "C2,A,-2\n3,B,0\n4,A,x\n")
+    got = read_long(p, ["InvoiceNo"], "StockCode", None, None)
+    assert got.skipped["return_line"] == 2
+    assert got.tx.n_baskets == 2                     # 1 and 4 (a non-number is kept)
+    assert any("Quantity" in n for n in got.notes)
+    named = read_long(p, ["InvoiceNo"], "StockCode", None, None, qty_col="quantity")
+    assert named.skipped["return_line"] == 2
 
 
 def test_read_long_epoch_times(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import PRODUCTS, pattern_baskets
@@ -145,3 +146,21 @@ def test_an_upgrade_target_is_never_also_an_accessory(arrays: RuleArrays) -> Non
         skus = [s.sku for s in sugs]
         assert len(skus) == len(set(skus)), skus
         assert [s.kind for s in sugs if s.sku == "MOW-DLX"] in ([], ["upgrade"])
+
+
+def test_context_buckets_use_the_wall_clock_in_any_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sale rung up at 09:30 on a Saturday is a weekend morning wherever the machine is."""
+    import calendar
+    import time as _time
+
+    from possuggest.context_time import bucket_label, bucket_of
+    from possuggest.mining import context_bucket
+
+    saturday_0930 = float(calendar.timegm((2023, 11, 18, 9, 30, 0)))   # as read from a till
+    for tz in ("UTC", "America/New_York", "Asia/Tokyo"):
+        monkeypatch.setenv("TZ", tz)
+        _time.tzset()
+        assert bucket_label(bucket_of(saturday_0930)) == "weekend mornings"
+        assert bucket_label(int(context_bucket(np.array([saturday_0930]))[0])) == "weekend mornings"
+    monkeypatch.delenv("TZ")
+    _time.tzset()
