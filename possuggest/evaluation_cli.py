@@ -82,8 +82,10 @@ def add_evaluate_parser(sub: Any, add_globals: Callable[[argparse.ArgumentParser
                                      " are left out (default: a column named Quantity or Qty)")
     p.add_argument("--delimiter", help="field separator (default: sniffed)")
     p.add_argument("--seed", type=int, default=42, help="split and hidden-item seed (default 42)")
-    p.add_argument("--max-cases", type=int, default=None,
-                   help="evaluate a seeded sample of at most this many cases")
+    p.add_argument("--max-cases", type=int, default=200_000,
+                   help="evaluate a seeded sample of at most this many cases (default "
+                        "%(default)s, which keeps very large histories to minutes; the report "
+                        "says when it sampled)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_evaluate)
