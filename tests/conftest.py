@@ -112,6 +112,23 @@ def make_till(path: Path, baskets: Sequence[Sequence[str]] | None = None, wal: b
     return path
 
 
+def post_json(url: str, body: bytes, token: str | None) -> tuple[int, dict]:
+    """POST a body to the basket API on loopback; (status, decoded JSON answer)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
 def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

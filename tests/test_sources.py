@@ -6,14 +6,13 @@ import json
 import shutil
 import sqlite3
 import threading
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import PRODUCTS, make_till
+from conftest import PRODUCTS, make_till, post_json
 from possuggest.api_server import basket_handler
 from possuggest.basket_api import BasketApi, parse_basket
 from possuggest.config import MiningSettings, PolicySettings
@@ -124,18 +123,6 @@ def test_watcher_reports_lock(tmp_path: Path) -> None:
     w.close()
 
 
-def _post(url: str, body: bytes, token: str | None) -> tuple[int, dict]:
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
-    if token is not None:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 @pytest.fixture
 def api(engine: SuggestionEngine):
     hub = SessionHub(engine)
@@ -152,18 +139,18 @@ def test_api_round_trip_and_errors(api) -> None:
         assert json.loads(resp.read())["status"] == "ok"
     body = json.dumps({"register": "2", "sale_id": "9",
                        "items": [{"sku": "DRILL-18V", "qty": 1}, {"sku": "NOPE"}]}).encode()
-    code, data = _post(base + "/v1/basket", body, "tok")
+    code, data = post_json(base + "/v1/basket", body, "tok")
     assert code == 200
     assert data["suggestions"][0] == {"kind": "cross", "sku": "BITS", "name": "Drill Bit Set",
                                       "price": 19.0, "reason": data["suggestions"][0]["reason"]}
     assert hub.session("2").view.basket == ("DRILL-18V", "NOPE")
-    assert _post(base + "/v1/basket", body, None)[0] == 401
-    assert _post(base + "/v1/basket", body, "wrong")[0] == 401
-    code, data = _post(base + "/v1/basket", b"{not json", "tok")
+    assert post_json(base + "/v1/basket", body, None)[0] == 401
+    assert post_json(base + "/v1/basket", body, "wrong")[0] == 401
+    code, data = post_json(base + "/v1/basket", b"{not json", "tok")
     assert code == 400 and "not valid JSON" in data["error"]
-    code, data = _post(base + "/v1/basket", json.dumps({"items": [{"sku": 5}]}).encode(), "tok")
+    code, data = post_json(base + "/v1/basket", json.dumps({"items": [{"sku": 5}]}).encode(), "tok")
     assert code == 400 and "items[0]" in data["error"]
-    code, data = _post(base + "/v1/basket", b"x" * (64 * 1024 + 1), "tok")
+    code, data = post_json(base + "/v1/basket", b"x" * (64 * 1024 + 1), "tok")
     assert code == 413
 
 
@@ -232,7 +219,7 @@ def test_serve_command_end_to_end(tmp_path: Path) -> None:
         token = load_settings(data / "config.toml").api.token
         assert token and (os.stat(data / "config.toml").st_mode & 0o077) == 0
         body = json.dumps({"sale_id": "1", "items": [{"sku": "DRILL-18V"}]}).encode()
-        code, answer = _post(base + "/v1/basket", body, token)
+        code, answer = post_json(base + "/v1/basket", body, token)
         assert code == 200 and answer["suggestions"][0]["sku"] == "BITS"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0

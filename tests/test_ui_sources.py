@@ -6,28 +6,17 @@ from __future__ import annotations
 import json
 import socket
 import stat
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from conftest import make_till
+from conftest import make_till, post_json
 from possuggest.ui.controller import PanelOptions
 from possuggest.ui.testing import WAIT_MS, make_context, read_events
 
 
 def post(port: int, token: str | None, body: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/basket",
-                                 data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+    return post_json(f"http://127.0.0.1:{port}/v1/basket", json.dumps(body).encode(), token)
 
 
 def test_api_round_trip_updates_the_panel(panel, qtbot) -> None:
