@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from possuggest.demo_store import build_demo_store  # noqa: E402
+from possuggest.demo.generator import build_demo_store  # noqa: E402
 
 
 def _peak_rss_mb() -> float:

@@ -83,9 +83,9 @@ def part_a(args: argparse.Namespace, floor: float, shared: dict) -> bool:
     from mlxtend.frequent_patterns import association_rules, fpgrowth
     from mlxtend.preprocessing import TransactionEncoder
 
-    from possuggest.config import MiningSettings
-    from possuggest.mining import mine_multi_rules, mine_pair_rules, mine_rules
-    from possuggest.till import TillReader
+    from possuggest.core.config import MiningSettings
+    from possuggest.mining.miner import mine_multi_rules, mine_pair_rules, mine_rules
+    from possuggest.till.reader import TillReader
 
     till = demo_store(args.sales, args.seed, DEFAULT_END)
     print(f"== part a: possuggest vs mlxtend on a {args.sales:,}-sale demo store, "
@@ -213,8 +213,8 @@ def part_b(args: argparse.Namespace) -> bool:
     from mlxtend.frequent_patterns import fpgrowth
     from mlxtend.preprocessing import TransactionEncoder
 
-    from possuggest.mining import frequent_itemsets
-    from possuggest.transactions import Transactions
+    from possuggest.core.transactions import Transactions
+    from possuggest.mining.miner import frequent_itemsets
 
     path = Path(args.fimi)
     ms = args.fimi_min_support

@@ -54,7 +54,7 @@ import os, sys, time, json
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 from PySide6.QtCore import QEvent, QObject, QTimer
-from possuggest.context import AppContext
+from possuggest.services.context import AppContext
 from possuggest.ui.app import ensure_app, open_panel
 from possuggest.ui.controller import PanelOptions
 data, simulate = sys.argv[2], sys.argv[3] == "1"
@@ -109,13 +109,13 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=150, help="lines per latency run")
     args = ap.parse_args()
 
+    from panel_harness import TillWriter, make_context
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from possuggest.demo_store import build_demo_store
-    from possuggest.refresh import refresh
+    from possuggest.demo.generator import build_demo_store
+    from possuggest.mining.refresh import refresh
     from possuggest.ui.app import ensure_app, open_panel
     from possuggest.ui.controller import PanelOptions
-    from possuggest.ui.testing import TillWriter, make_context
 
     app = ensure_app()
     tmp = Path(tempfile.mkdtemp(prefix="possuggest-bench-"))

@@ -1,7 +1,7 @@
 """Suggestion quality over several seeds on the public data, with an ablation of the ranking.
 
 For each data set and seed: the same split and cases for every method (see
-possuggest.evaluation); methods are the three baselines and the engine, plus engine variants
+possuggest.evaluation.harness); methods are the three baselines and the engine, plus engine variants
 that switch one ingredient off. Prints mean HR@1/HR@3/MRR@10 over the seeds and the engine's
 HR@3 gain over the best baseline.
 
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from possuggest.config import MiningSettings, PolicySettings
-from possuggest.datasets import read_sales_file
-from possuggest.engine import ScoringParams
-from possuggest.evaluation import default_baselines, evaluate
-from possuggest.evaluation_engine import EngineRecommender
+from possuggest.core.config import MiningSettings, PolicySettings
+from possuggest.evaluation.datasets import read_sales_file
+from possuggest.evaluation.engine_recommender import EngineRecommender
+from possuggest.evaluation.harness import default_baselines, evaluate
+from possuggest.serving.engine import ScoringParams
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -16,7 +16,7 @@ What it does:
    in a child process with a fresh data folder and measures wall time (including interpreter
    start-up and imports) and the child's own peak RSS (``os.wait4`` rusage of that child).
    Reports the rule counts the rule store ends up with, by kind and antecedent size.
-3. Pass 2, a stage breakdown in this process: the same steps ``possuggest.refresh.refresh``
+3. Pass 2, a stage breakdown in this process: the same steps ``possuggest.mining.refresh.refresh``
    takes -- read products, ``TillReader.read_transactions``, ``mine_rules`` (pair counting,
    multi-item fpgrowth + association_rules, upgrades, timed from its progress callbacks) and
    ``RuleStore.write_rule_set`` -- each with its wall time and the process's peak RSS during
@@ -189,13 +189,13 @@ def cli_pass(till: Path, work: Path, window_days: int | None) -> dict:
 
 
 def stage_pass(till: Path, work: Path, window_days: int | None) -> list[tuple[str, float, float]]:
-    """The steps of possuggest.refresh.refresh, timed one by one in this process."""
+    """The steps of possuggest.mining.refresh.refresh, timed one by one in this process."""
     from dataclasses import asdict
 
-    from possuggest.config import Settings
-    from possuggest.mining import CatalogItem, mine_rules
-    from possuggest.rule_store import RuleStore
-    from possuggest.till import TillReader
+    from possuggest.core.config import Settings
+    from possuggest.mining.miner import CatalogItem, mine_rules
+    from possuggest.store.rule_store import RuleStore
+    from possuggest.till.reader import TillReader
 
     settings = Settings()
     if window_days:

@@ -9,7 +9,7 @@ Bar (PRODUCT.md: the engine is "sub-millisecond", "never slower than the till"):
 
 The rules are real mined rules: the FIMI ``T10I4D100K`` baskets (100,000 baskets, 870 items --
 a larger catalogue than the demo store's ~500 products, which cannot yield 500k pair rules)
-mined by ``possuggest.mining.mine_rules`` with the store's defaults except ``--min-count``
+mined by ``possuggest.mining.miner.mine_rules`` with the store's defaults except ``--min-count``
 (pair rules seen in >= 2 baskets: ~508k pair rules) plus 2-3 item antecedents above the
 ``multi_min_support`` floor. A synthetic, seeded catalogue (names, categories, prices, costs,
 stock with ~5 % out of stock) is attached so the policy's stock and catalogue checks run.
@@ -140,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
 
-    from possuggest.config import MiningSettings, PolicySettings
-    from possuggest.engine import SuggestionEngine
-    from possuggest.mining import mine_rules
-    from possuggest.rule_store import RuleStore
-    from possuggest.transactions import Transactions
+    from possuggest.core.config import MiningSettings, PolicySettings
+    from possuggest.core.transactions import Transactions
+    from possuggest.mining.miner import mine_rules
+    from possuggest.serving.engine import SuggestionEngine
+    from possuggest.store.rule_store import RuleStore
 
     path = Path(args.fimi)
     if not path.is_file():

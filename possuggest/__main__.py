@@ -1,5 +1,5 @@
 """Allow ``python -m possuggest``."""
 
-from possuggest.cli import main
+from possuggest.cli.main import main
 
 raise SystemExit(main())

@@ -40,7 +40,7 @@ def main() -> int:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from possuggest.context import AppContext
+    from possuggest.services.context import AppContext
     from possuggest.ui.app import ensure_app, open_panel
     from possuggest.ui.controller import PanelOptions
 

@@ -12,7 +12,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from possuggest.till_schema import REFERENCE_DDL  # noqa: E402
+from possuggest.till.schema import REFERENCE_DDL  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -136,7 +136,7 @@ def file_hash(path: Path) -> str:
 @pytest.fixture
 def harness(qtbot: object) -> Iterator[object]:
     """Opens panels for a test and proves, at the end, that every thread they started ended."""
-    from possuggest.ui.testing import PanelHarness
+    from panel_harness import PanelHarness
 
     h = PanelHarness()
     yield h
@@ -147,8 +147,9 @@ def harness(qtbot: object) -> Iterator[object]:
 def panel(harness: object, qtbot: object, tmp_path: Path) -> tuple[object, object, Path, object]:
     """A live panel on a small till with rules: (controller, window, till path, context),
     once the rules are loaded and the till watcher and basket API are up."""
+    from panel_harness import WAIT_MS, make_context
+
     from possuggest.ui.controller import PanelOptions
-    from possuggest.ui.testing import WAIT_MS, make_context
 
     till = make_till(tmp_path / "till.db")
     ctx = make_context(tmp_path / "data", till)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import file_hash, make_till
-from possuggest.cli import main
+from possuggest.cli.main import main
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -165,7 +165,7 @@ def test_gui_without_a_screen_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 def test_info_and_example_config(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from possuggest.config import Settings, example_config_text, settings_from_dict
+    from possuggest.core.config import Settings, example_config_text, settings_from_dict
 
     g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
     code, out, _ = run(capsys, "info", *g)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from possuggest.config import (
+from possuggest.core.config import (
     Settings,
     load_settings,
     load_settings_or_default,
     save_settings,
     settings_from_dict,
 )
-from possuggest.errors import ConfigError
+from possuggest.core.errors import ConfigError
 
 
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:

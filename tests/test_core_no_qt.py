@@ -11,11 +11,13 @@ import possuggest
 
 
 def test_core_modules_import_no_qt() -> None:
-    core = [m.name for m in pkgutil.iter_modules(possuggest.__path__)
-            if not m.ispkg and m.name not in ("__main__",)]
-    assert {"engine", "mining", "till", "rule_store", "cli"} <= set(core)
+    core = [m.name for m in pkgutil.walk_packages(possuggest.__path__, "possuggest.")
+            if not m.name.startswith("possuggest.ui") and m.name != "possuggest.__main__"]
+    assert {"possuggest.serving.engine", "possuggest.mining.miner", "possuggest.till.reader",
+            "possuggest.store.rule_store", "possuggest.cli.main",
+            "possuggest.services.context"} <= set(core)
     code = ("import sys\n"
-            + "".join(f"import possuggest.{name}\n" for name in core)
+            + "".join(f"import {name}\n" for name in core)
             + "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6')]\n"
             + "assert not bad, bad\n"
             + "assert 'possuggest.ui' not in sys.modules\n")
@@ -34,7 +36,7 @@ def test_source_has_no_qt_imports_outside_ui() -> None:
 
 def test_suggest_path_does_not_import_mlxtend() -> None:
     """Heavy imports stay off the start-up path of the engine."""
-    code = ("import sys\nimport possuggest.engine, possuggest.rule_store, possuggest.till\n"
+    code = ("import sys\nimport possuggest.serving.engine, possuggest.store.rule_store, possuggest.till.reader\n"
             "assert 'mlxtend' not in sys.modules and 'pandas' not in sys.modules, "
             "[m for m in sys.modules if m.startswith(('mlxtend', 'pandas'))][:3]\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from possuggest.datasets import (
+from possuggest.core.errors import InputFileError
+from possuggest.evaluation.datasets import (
     LoadedSales,
     detect_format,
     read_baskets,
@@ -17,7 +18,6 @@ from possuggest.datasets import (
     read_long,
     read_sales_file,
 )
-from possuggest.errors import InputFileError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(),

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from possuggest.demo_store import DemoStoreModel, DemoSummary, build_demo_store
-from possuggest.errors import Cancelled
-from possuggest.till import TillReader
-from possuggest.till_schema import PRODUCT_COLUMNS, REFERENCE_DDL
+from possuggest.core.errors import Cancelled
+from possuggest.demo.generator import DemoStoreModel, DemoSummary, build_demo_store
+from possuggest.till.reader import TillReader
+from possuggest.till.schema import PRODUCT_COLUMNS, REFERENCE_DDL
 
 END = dt.date(2025, 6, 30)
 MINED = ("SELECT l.sale_id, l.sku FROM sale_lines l JOIN sales s ON s.sale_id = l.sale_id "

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from conftest import PRODUCTS, pattern_baskets
-from possuggest.config import ManualRule, MiningSettings, PolicySettings, UpgradePath
-from possuggest.engine import SuggestionEngine
-from possuggest.mining import CatalogItem, mine_rules
-from possuggest.rule_store import RuleArrays, RuleStore
-from possuggest.till import Product
-from possuggest.transactions import Transactions
+from possuggest.core.config import ManualRule, MiningSettings, PolicySettings, UpgradePath
+from possuggest.core.transactions import Transactions
+from possuggest.mining.miner import CatalogItem, mine_rules
+from possuggest.serving.engine import SuggestionEngine
+from possuggest.store.rule_store import RuleArrays, RuleStore
+from possuggest.till.reader import Product
 
 CATALOG = {p[0]: Product(p[0], p[1], p[2], p[3], p[4], p[5], p[6], bool(p[7])) for p in PRODUCTS}
 
@@ -153,8 +153,8 @@ def test_context_buckets_use_the_wall_clock_in_any_time_zone(monkeypatch: pytest
     import calendar
     import time as _time
 
-    from possuggest.context_time import bucket_label, bucket_of
-    from possuggest.mining import context_bucket
+    from possuggest.core.context_time import bucket_label, bucket_of
+    from possuggest.mining.miner import context_bucket
 
     saturday_0930 = float(calendar.timegm((2023, 11, 18, 9, 30, 0)))   # as read from a till
     for tz in ("UTC", "America/New_York", "Asia/Tokyo"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import make_till, shared_file
-from possuggest.cli import main
+from possuggest.cli.main import main
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,7 +79,7 @@ def test_evaluate_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_readme_config_examples_are_valid() -> None:
-    from possuggest.config import settings_from_dict
+    from possuggest.core.config import settings_from_dict
 
     text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", text, re.S)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from possuggest.errors import Cancelled
-from possuggest.evaluation import (
+from possuggest.core.errors import Cancelled
+from possuggest.core.transactions import Transactions
+from possuggest.evaluation.harness import (
     LIST_LENGTH,
     EvalReport,
     ItemKnnRecommender,
@@ -24,7 +25,6 @@ from possuggest.evaluation import (
     rank_metrics,
     split_transactions,
 )
-from possuggest.transactions import Transactions
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(),
@@ -362,7 +362,7 @@ def test_batch_output_shape() -> None:
 @pytest.mark.shared_data
 @needs_shared
 def test_shared_data_runs() -> None:
-    from possuggest.datasets import read_sales_file
+    from possuggest.evaluation.datasets import read_sales_file
 
     groceries = read_sales_file(SHARED_DATA / "groceries.csv").tx
     rep = evaluate(groceries, default_baselines(), max_cases=400)

@@ -9,8 +9,9 @@ from mlxtend.frequent_patterns import association_rules, fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
 from conftest import pattern_baskets
-from possuggest.config import MiningSettings
-from possuggest.mining import (
+from possuggest.core.config import MiningSettings
+from possuggest.core.transactions import Transactions
+from possuggest.mining.miner import (
     CatalogItem,
     frequent_itemsets,
     mine_multi_rules,
@@ -19,7 +20,6 @@ from possuggest.mining import (
     mine_upgrades,
     recency_weights,
 )
-from possuggest.transactions import Transactions
 
 
 def random_baskets(n: int = 3000, items: int = 40, seed: int = 1) -> list[list[str]]:
@@ -132,7 +132,7 @@ def test_weighted_pairs_favour_recent_baskets() -> None:
 
 
 def test_mine_rules_cancel() -> None:
-    from possuggest.errors import Cancelled
+    from possuggest.core.errors import Cancelled
 
     tx = Transactions.from_baskets(pattern_baskets())
     with pytest.raises(Cancelled):
@@ -156,7 +156,7 @@ def test_sizes_and_family_less_items_are_not_upgrades() -> None:
 
 
 def test_size_variants() -> None:
-    from possuggest.mining import size_variants
+    from possuggest.mining.miner import size_variants
 
     assert size_variants("Wood Screws 3.0x16mm 200pk", "Wood Screws 5.0x70mm 100pk")
     assert size_variants("LED Bulb E14 4W", "LED Bulb GU10 5W")

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from conftest import pattern_baskets
-from possuggest.config import MiningSettings
-from possuggest.errors import RuleStoreError
-from possuggest.mining import mine_rules
-from possuggest.rule_store import RuleStore
-from possuggest.transactions import Transactions
+from possuggest.core.config import MiningSettings
+from possuggest.core.errors import RuleStoreError
+from possuggest.core.transactions import Transactions
+from possuggest.mining.miner import mine_rules
+from possuggest.store.rule_store import RuleStore
 
 
 def _write(store: RuleStore, n_baskets: int = 400, keep: int = 5) -> int:
@@ -68,10 +68,10 @@ def test_kill_mid_write_keeps_previous_active_set(tmp_path: Path) -> None:
         import threading, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from conftest import pattern_baskets
-        from possuggest.config import MiningSettings
-        from possuggest.mining import mine_rules
-        from possuggest.rule_store import RuleStore
-        from possuggest.transactions import Transactions
+        from possuggest.core.config import MiningSettings
+        from possuggest.mining.miner import mine_rules
+        from possuggest.store.rule_store import RuleStore
+        from possuggest.core.transactions import Transactions
         tx = Transactions.from_baskets(pattern_baskets(800))
         res = mine_rules(tx, MiningSettings())
         def products():
@@ -129,7 +129,7 @@ def test_two_connections_creating_a_fresh_database_at_once(tmp_path: Path) -> No
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_real_refresh_killed_while_saving(tmp_path: Path) -> None:
     """`possuggest refresh` killed as it starts saving: the store holds only complete sets."""
-    from possuggest.demo_store import build_demo_store
+    from possuggest.demo.generator import build_demo_store
 
     till = tmp_path / "till.db"
     build_demo_store(till, sales=20_000, seed=3)

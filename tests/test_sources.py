@@ -13,24 +13,24 @@ import numpy as np
 import pytest
 
 from conftest import PRODUCTS, make_till, post_json
-from possuggest.api_server import basket_handler
-from possuggest.basket_api import BasketApi, parse_basket
-from possuggest.config import MiningSettings, PolicySettings
-from possuggest.engine import SuggestionEngine
-from possuggest.events import EventWriter, in_holdout
-from possuggest.refresh import refresh
-from possuggest.rule_store import RuleStore
-from possuggest.sale_session import SaleSession, SessionHub
-from possuggest.simulator import TillSimulator
-from possuggest.till import Product
-from possuggest.watcher import TillWatcher
+from possuggest.core.config import MiningSettings, PolicySettings
+from possuggest.demo.simulator import TillSimulator
+from possuggest.mining.refresh import refresh
+from possuggest.services.serve import basket_handler
+from possuggest.serving.basket_api import BasketApi, parse_basket
+from possuggest.serving.engine import SuggestionEngine
+from possuggest.serving.events import EventWriter, in_holdout
+from possuggest.serving.sale_session import SaleSession, SessionHub
+from possuggest.store.rule_store import RuleStore
+from possuggest.till.reader import Product
+from possuggest.till.watcher import TillWatcher
 
 CATALOG = {p[0]: Product(p[0], p[1], p[2], p[3], p[4], p[5], p[6], bool(p[7])) for p in PRODUCTS}
 
 
 @pytest.fixture
 def engine(tmp_path: Path, till: Path) -> SuggestionEngine:
-    from possuggest.config import Settings
+    from possuggest.core.config import Settings
 
     s = Settings(mining=MiningSettings(upgrade_min_count=3))
     refresh(till, tmp_path / "p.db", s)
@@ -108,7 +108,7 @@ def test_watcher_sees_changes_and_recovers(tmp_path: Path) -> None:
 
 
 def test_watcher_reports_lock(tmp_path: Path) -> None:
-    from possuggest.config import TillSettings
+    from possuggest.core.config import TillSettings
 
     path = make_till(tmp_path / "till.db")
     w = TillWatcher(path, TillSettings(busy_timeout_ms=20))
@@ -214,7 +214,7 @@ def test_serve_command_end_to_end(tmp_path: Path) -> None:
         line = proc.stdout.readline()
         assert line.startswith("basket API on http://127.0.0.1:"), line
         base = line.split()[3]
-        from possuggest.config import load_settings
+        from possuggest.core.config import load_settings
 
         token = load_settings(data / "config.toml").api.token
         assert token and (os.stat(data / "config.toml").st_mode & 0o077) == 0

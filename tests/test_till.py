@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conftest import PRODUCTS, file_hash, make_till, pattern_baskets
-from possuggest.config import TillMapping, TillSettings
-from possuggest.errors import TillError
-from possuggest.till import open_till
+from possuggest.core.config import TillMapping, TillSettings
+from possuggest.core.errors import TillError
+from possuggest.till.reader import open_till
 
 
 def test_reads_closed_sales_without_voids_or_returns(till: Path) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from panel_harness import WAIT_MS, TillWriter, card_skus, make_context, read_events
 from PySide6.QtCore import Qt
 
 from conftest import make_till
-from possuggest.config import load_settings
+from possuggest.core.config import load_settings
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import WAIT_MS, TillWriter, card_skus, make_context, read_events
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_live_stock_from_the_till(harness, qtbot, tmp_path: Path) -> None:
 
 
 def test_bad_config_is_reported_in_a_banner(harness, qtbot, tmp_path: Path) -> None:
-    from possuggest.context import AppContext
+    from possuggest.services.context import AppContext
 
     till = make_till(tmp_path / "till.db")
     data = tmp_path / "data"

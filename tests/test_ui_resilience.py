@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from possuggest.ui.testing import WAIT_MS, TillWriter, card_skus
+from panel_harness import WAIT_MS, TillWriter, card_skus
 
 
 def test_till_deleted_and_restored(panel, qtbot) -> None:

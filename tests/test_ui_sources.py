@@ -8,11 +8,11 @@ import socket
 import stat
 from pathlib import Path
 
+from panel_harness import WAIT_MS, make_context, read_events
 from PySide6.QtCore import Qt
 
 from conftest import make_till, post_json
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import WAIT_MS, make_context, read_events
 
 
 def post(port: int, token: str | None, body: dict) -> tuple[int, dict]:

@@ -11,10 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from panel_harness import WAIT_MS, make_context, read_events
+
 from conftest import make_till
-from possuggest.cli import build_parser
+from possuggest.cli.main import build_parser
 from possuggest.ui.controller import PanelOptions
-from possuggest.ui.testing import WAIT_MS, make_context, read_events
 
 ROOT = Path(__file__).resolve().parents[1]
 def fast_demo(**kw) -> PanelOptions:
@@ -55,7 +56,7 @@ def test_demo_from_nothing(harness, qtbot, tmp_path: Path) -> None:
 
 
 def test_forced_demo_keeps_the_store_rules_apart(harness, qtbot, tmp_path: Path) -> None:
-    from possuggest.demo_store import build_demo_store
+    from possuggest.demo.generator import build_demo_store
 
     till = make_till(tmp_path / "till.db")
     ctx = make_context(tmp_path / "data", till)
@@ -78,7 +79,7 @@ def _env(data: Path) -> dict[str, str]:
 
 
 def test_gui_demo_exit_after_closes_cleanly(tmp_path: Path) -> None:
-    from possuggest.demo_store import build_demo_store
+    from possuggest.demo.generator import build_demo_store
 
     data = tmp_path / "data"
     env = _env(data)
@@ -116,7 +117,8 @@ def test_no_command_opens_the_panel_and_ctrl_c_closes_it(qtbot, tmp_path: Path) 
 def test_panel_start_path_skips_pandas_and_mlxtend() -> None:
     code = ("import sys\n"
             "from possuggest.ui.app import ensure_app, open_panel\n"
-            "from possuggest.ui import controller, panel, workers, startup\n"
+            "from possuggest.ui import controller, panel, workers\n"
+            "from possuggest.services import startup\n"
             "bad = [m for m in ('pandas', 'mlxtend', 'sqlite_utils') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,

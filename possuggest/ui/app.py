@@ -17,8 +17,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from possuggest.context import AppContext
-from possuggest.logsetup import setup_logging
+from possuggest.core.logsetup import setup_logging
+from possuggest.services.context import AppContext
 from possuggest.ui import refcount_guard
 from possuggest.ui.controller import AppController, PanelOptions
 from possuggest.ui.panel import PanelWindow

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from possuggest.engine import Suggestion
+from possuggest.serving.engine import Suggestion
 from possuggest.ui.icons import icon
 from possuggest.ui.theme import LIGHT, Palette, repolish
 from possuggest.ui.widgets import ElidedLabel

@@ -17,8 +17,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from possuggest.context import AppContext
-from possuggest.ui.startup import DEMO_SALES, Plan, make_plan
+from possuggest.services.context import AppContext
+from possuggest.services.startup import DEMO_SALES, Plan, make_plan
 from possuggest.ui.workers import TaskHandle, TaskThread, WatcherThread
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,8 @@ class AppController(QObject):
     def __init__(self, ctx: AppContext, options: PanelOptions | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        from possuggest.events import EventWriter
-        from possuggest.sale_session import SessionHub
+        from possuggest.serving.events import EventWriter
+        from possuggest.serving.sale_session import SessionHub
 
         self.ctx = ctx
         self.options = options or PanelOptions()
@@ -200,9 +200,9 @@ class AppController(QObject):
 
     # -- the local basket API -----------------------------------------------------------------
     def _start_api(self) -> None:
-        from possuggest.api_server import basket_handler
-        from possuggest.basket_api import BasketApi
-        from possuggest.config import ensure_api_token
+        from possuggest.core.config import ensure_api_token
+        from possuggest.services.serve import basket_handler
+        from possuggest.serving.basket_api import BasketApi
 
         enabled = self.options.api_enabled
         if enabled is None:
@@ -296,7 +296,7 @@ class AppController(QObject):
         self._set_products(products)
         eng = self.engine
         if eng is not None and eng.rules is not None and products != eng.products:
-            from possuggest.ui.startup import engine_with_products
+            from possuggest.services.startup import engine_with_products
 
             plan = self.plan
             self._run_task("products", lambda h: engine_with_products(eng, products, plan))
@@ -343,7 +343,7 @@ class AppController(QObject):
         return any(t.task in ("startup", "refresh") and t.isRunning() for t in self.tasks)
 
     def _startup_job(self, h: TaskHandle) -> Any:
-        from possuggest.ui import startup
+        from possuggest.services import startup
 
         plan = self.plan
         startup.ensure_store(plan)
@@ -361,7 +361,7 @@ class AppController(QObject):
         return startup.load_engine(plan)
 
     def _refresh_job(self, h: TaskHandle) -> Any:
-        from possuggest.ui import startup
+        from possuggest.services import startup
 
         h.post("phase", "refresh")
         summary = startup.run_refresh(self.plan, h.stage(0.0, 1.0), h.cancelled)
@@ -495,7 +495,7 @@ class AppController(QObject):
 
     # -- the demo till simulator --------------------------------------------------------------
     def _start_simulator(self, model: Any) -> None:
-        from possuggest.simulator import TillSimulator
+        from possuggest.demo.simulator import TillSimulator
 
         if self.simulator is not None or self.closed or not self.plan.demo:
             return

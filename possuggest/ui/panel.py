@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from possuggest.config import save_settings
-from possuggest.sale_session import SessionView
+from possuggest.core.config import save_settings
+from possuggest.serving.sale_session import SessionView
 from possuggest.ui.cards import CardList, SuggestionCard
 from possuggest.ui.controller import AppController
 from possuggest.ui.icons import icon

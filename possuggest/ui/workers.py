@@ -18,8 +18,8 @@ from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QThread, QTimer, Signal
 
-from possuggest.config import TillSettings
-from possuggest.errors import Cancelled, PossuggestError
+from possuggest.core.config import TillSettings
+from possuggest.core.errors import Cancelled, PossuggestError
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class WatcherThread(QThread):
         self.setObjectName("till-watcher")
 
     def run(self) -> None:
-        from possuggest.watcher import TillWatcher
+        from possuggest.till.watcher import TillWatcher
 
         threading.current_thread().name = "till-watcher"
         watcher = TillWatcher(self.path, self.settings, products_every_s=self.products_every_s)

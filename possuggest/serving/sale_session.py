@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from possuggest.engine import Suggestion, SuggestionEngine
-from possuggest.events import in_holdout
+from possuggest.serving.engine import Suggestion, SuggestionEngine
+from possuggest.serving.events import in_holdout
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ class Transactions:
     """A set of baskets. Each (basket, item) pair appears once; items are codes into ``items``.
 
     ``basket_time`` (one per basket) is present when the source has times: wall-clock seconds,
-    i.e. naive local times read as if UTC (see possuggest.context_time).
+    i.e. naive local times read as if UTC (see possuggest.core.context_time).
     """
 
     basket: np.ndarray          # int64, basket index of each pair, 0..n_baskets-1

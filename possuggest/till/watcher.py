@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from possuggest.config import TillSettings
-from possuggest.errors import TillError
-from possuggest.till import OpenSale, Product, TillReader
+from possuggest.core.config import TillSettings
+from possuggest.core.errors import TillError
+from possuggest.till.reader import OpenSale, Product, TillReader
 
 log = logging.getLogger(__name__)
 

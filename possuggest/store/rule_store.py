@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from possuggest.errors import RuleStoreError
+from possuggest.core.errors import RuleStoreError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Read sales files (outside the till) into :class:`~possuggest.transactions.Transactions`.
+"""Read sales files (outside the till) into :class:`~possuggest.core.transactions.Transactions`.
 
 Three layouts are understood:
 
@@ -14,7 +14,7 @@ Three layouts are understood:
 
 Messy rows never stop a read: each skipped row (or entry) is counted under a reason in
 ``LoadedSales.skipped`` (see :data:`SKIP_REASONS`). Problems with the file as a whole
-(missing, empty, binary, no usable column) raise :class:`~possuggest.errors.InputFileError`
+(missing, empty, binary, no usable column) raise :class:`~possuggest.core.errors.InputFileError`
 with a one-line message.
 
 Text handling common to every layout: UTF-16 files with a byte-order mark are decoded as such;
@@ -41,8 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from possuggest.errors import InputFileError
-from possuggest.transactions import Transactions
+from possuggest.core.errors import InputFileError
+from possuggest.core.transactions import Transactions
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from possuggest.config import Settings, load_settings, load_settings_or_default
-from possuggest.paths import AppPaths, resolve_paths
+from possuggest.core.config import Settings, load_settings, load_settings_or_default
+from possuggest.core.paths import AppPaths, resolve_paths
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ import sys
 import threading
 from typing import Any
 
-from possuggest.basket_api import BasketApi, BasketRequest, suggestion_json
-from possuggest.config import ensure_api_token
-from possuggest.context import AppContext
-from possuggest.errors import PossuggestError
-from possuggest.events import EventWriter
-from possuggest.sale_session import SessionHub
+from possuggest.core.config import ensure_api_token
+from possuggest.core.errors import PossuggestError
+from possuggest.services.context import AppContext
+from possuggest.serving.basket_api import BasketApi, BasketRequest, suggestion_json
+from possuggest.serving.events import EventWriter
+from possuggest.serving.sale_session import SessionHub
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def basket_handler(hub: SessionHub) -> Any:
 
 def run_serve(args: argparse.Namespace, ctx: AppContext,
               stop: threading.Event | None = None) -> int:
-    from possuggest.cli import load_engine, prepare
+    from possuggest.cli.main import load_engine, prepare
 
     prepare(args, ctx)
     engine = load_engine(ctx)

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from possuggest import __version__
-from possuggest.context import AppContext
-from possuggest.errors import PossuggestError, TillError
-from possuggest.logsetup import setup_logging
-from possuggest.progress import ProgressBar
+from possuggest.cli.progressbar import ProgressBar
+from possuggest.core.errors import PossuggestError, TillError
+from possuggest.core.logsetup import setup_logging
+from possuggest.services.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def _start(ctx: AppContext, verbose: bool) -> None:
 def ensure_demo_till(ctx: AppContext, quiet: bool = False) -> None:
     """With no till configured, build the demo store in the data folder on first use."""
     if ctx.uses_demo and not ctx.till_path.exists():
-        from possuggest.demo_store import build_demo_store
+        from possuggest.demo.generator import build_demo_store
 
         if not quiet:
             _err(f"No till configured: creating the demo store at {ctx.till_path}")
@@ -70,7 +70,7 @@ def ensure_demo_till(ctx: AppContext, quiet: bool = False) -> None:
 
 def check_till(ctx: AppContext) -> None:
     """Open the till read-only once: exists, is SQLite, not locked, columns present."""
-    from possuggest.till import TillReader
+    from possuggest.till.reader import TillReader
 
     TillReader(ctx.till_path, ctx.settings.till).connect().close()
 
@@ -85,7 +85,7 @@ def prepare(args: argparse.Namespace, ctx: AppContext, needs_till: bool = True) 
 
 
 def run_refresh(ctx: AppContext, quiet: bool = False) -> Any:
-    from possuggest.refresh import refresh
+    from possuggest.mining.refresh import refresh
 
     bar = ProgressBar()
     summary = refresh(ctx.till_path, ctx.paths.rules_db, ctx.settings,
@@ -96,9 +96,9 @@ def run_refresh(ctx: AppContext, quiet: bool = False) -> Any:
 
 def load_engine(ctx: AppContext, auto_refresh: bool = True) -> Any:
     """The engine over the active rule set, with live stock from the till when readable."""
-    from possuggest.engine import SuggestionEngine
-    from possuggest.rule_store import RuleStore
-    from possuggest.till import TillReader
+    from possuggest.serving.engine import SuggestionEngine
+    from possuggest.store.rule_store import RuleStore
+    from possuggest.till.reader import TillReader
 
     with RuleStore(ctx.paths.rules_db) as store:
         arrays = store.load_active()
@@ -120,7 +120,7 @@ def load_engine(ctx: AppContext, auto_refresh: bool = True) -> Any:
 def cmd_demo_db(args: argparse.Namespace, ctx: AppContext) -> int:
     from datetime import date
 
-    from possuggest.demo_store import build_demo_store
+    from possuggest.demo.generator import build_demo_store
 
     if args.sales < 1:
         raise PossuggestError("--sales must be at least 1")
@@ -176,7 +176,7 @@ def _clean(v: Any) -> Any:
 
 
 def cmd_rules(args: argparse.Namespace, ctx: AppContext) -> int:
-    from possuggest.rule_store import RuleStore
+    from possuggest.store.rule_store import RuleStore
 
     _start(ctx, getattr(args, "verbose", False))
     with RuleStore(ctx.paths.rules_db) as store:
@@ -201,7 +201,7 @@ def cmd_rules(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def cmd_rule_sets(args: argparse.Namespace, ctx: AppContext) -> int:
-    from possuggest.rule_store import RuleStore
+    from possuggest.store.rule_store import RuleStore
 
     _start(ctx, getattr(args, "verbose", False))
     with RuleStore(ctx.paths.rules_db) as store:
@@ -221,7 +221,7 @@ def cmd_rule_sets(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, ctx: AppContext) -> int:
-    from possuggest.rule_store import RuleStore
+    from possuggest.store.rule_store import RuleStore
 
     _start(ctx, getattr(args, "verbose", False))
     with RuleStore(ctx.paths.rules_db) as store:
@@ -266,12 +266,12 @@ def _missing_x11_library() -> str | None:
 
 def cmd_info(args: argparse.Namespace, ctx: AppContext) -> int:
     """Where everything is, for installers: folders, config, logs, till, active rules."""
-    from possuggest.config import example_config_text
+    from possuggest.core.config import example_config_text
 
     if args.example_config:
         sys.stdout.write(example_config_text())
         return 0
-    from possuggest.rule_store import RuleStore
+    from possuggest.store.rule_store import RuleStore
 
     till = f"{ctx.till_path}" + (" (demo store)" if ctx.uses_demo else "")
     try:
@@ -313,7 +313,7 @@ def cmd_gui(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
     try:
-        from possuggest.api_server import run_serve
+        from possuggest.services.serve import run_serve
     except ImportError as exc:  # pragma: no cover
         raise PossuggestError(f"the basket API is not available: {exc}") from None
     return run_serve(args, ctx)
@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rule_set", nargs="?", type=int, help="rule set id (default: the previous one)")
 
     try:
-        from possuggest.evaluation_cli import add_evaluate_parser
+        from possuggest.cli.evaluate import add_evaluate_parser
         add_evaluate_parser(sub, lambda p: _global_options(p, suppress=True))
     except ImportError:  # pragma: no cover - evaluation module not installed
         pass

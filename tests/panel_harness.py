@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from possuggest.context import AppContext
+from possuggest.services.context import AppContext
 
 log = logging.getLogger(__name__)
 

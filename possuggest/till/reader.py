@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from possuggest.config import TillSettings
-from possuggest.errors import Cancelled, TillError
-from possuggest.till_schema import (
+from possuggest.core.config import TillSettings
+from possuggest.core.errors import Cancelled, TillError
+from possuggest.core.transactions import Transactions
+from possuggest.till.schema import (
     OPEN_SALE_COLUMNS,
     PRODUCT_COLUMNS,
     REFERENCE_OPEN_SALE,
@@ -29,7 +30,6 @@ from possuggest.till_schema import (
     REFERENCE_SALE_LINES,
     SALE_LINE_COLUMNS,
 )
-from possuggest.transactions import Transactions
 
 log = logging.getLogger(__name__)
 

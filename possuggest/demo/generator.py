@@ -1,7 +1,7 @@
 """The demo store: a realistic hardware-and-garden general store till database.
 
 ``build_demo_store`` writes a new SQLite file in the reference till schema
-(:data:`possuggest.till_schema.REFERENCE_DDL`) holding about two years of sales, generated
+(:data:`possuggest.till.schema.REFERENCE_DDL`) holding about two years of sales, generated
 from one shopping model (:class:`DemoStoreModel`):
 
 * a catalogue of ~480 products in 14 categories, with good/better/best tiers in many
@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from possuggest.errors import Cancelled, PossuggestError
-from possuggest.till_schema import REFERENCE_DDL
+from possuggest.core.errors import Cancelled, PossuggestError
+from possuggest.till.schema import REFERENCE_DDL
 
 log = logging.getLogger(__name__)
 
@@ -1412,7 +1412,7 @@ def build_demo_store(path: Path, sales: int = 20_000, seed: int = 7,
     The file is built under a temporary name in the same folder and moved onto ``path`` only
     when complete, so a crash or cancel never leaves a half-written database. ``progress``
     gets ``(fraction, message)``; when ``cancelled()`` turns true the build stops, the
-    temporary file is removed and :class:`~possuggest.errors.Cancelled` is raised.
+    temporary file is removed and :class:`~possuggest.core.errors.Cancelled` is raised.
     """
     t0 = time.perf_counter()
     path = Path(path)

@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from possuggest.errors import Cancelled
-from possuggest.transactions import Transactions
+from possuggest.core.errors import Cancelled
+from possuggest.core.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -358,7 +358,7 @@ def evaluate(tx: Transactions, recommenders: Sequence[Recommender], seed: int = 
     """Split ``tx``, build the cases, fit and query every recommender on the same cases.
 
     ``progress(fraction, message)`` is called as work advances; when ``cancelled()`` returns
-    True the run stops with :class:`~possuggest.errors.Cancelled`.
+    True the run stops with :class:`~possuggest.core.errors.Cancelled`.
     """
     def report(frac: float, msg: str) -> None:
         if progress is not None:

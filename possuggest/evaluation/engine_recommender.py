@@ -9,10 +9,10 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from possuggest.config import MiningSettings, PolicySettings
-from possuggest.engine import ScoringParams, SuggestionEngine
-from possuggest.rule_store import arrays_from_mining
-from possuggest.transactions import Transactions
+from possuggest.core.config import MiningSettings, PolicySettings
+from possuggest.core.transactions import Transactions
+from possuggest.serving.engine import ScoringParams, SuggestionEngine
+from possuggest.store.rule_store import arrays_from_mining
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class EngineRecommender:
         self._index: dict[str, int] = {}
 
     def fit(self, train: Transactions) -> None:
-        from possuggest.mining import mine_rules
+        from possuggest.mining.miner import mine_rules
 
         res = mine_rules(train, self.mining)
         arrays = arrays_from_mining(res.rules, res.item_counts, train.n_baskets,

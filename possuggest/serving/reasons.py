@@ -43,7 +43,7 @@ def bestseller_reason(support: float) -> str:
 
 def popular_reason(share: float, bucket: int) -> str:
     """Popularity said as such: "Popular on weekday mornings: in 23% of sales"."""
-    from possuggest.context_time import bucket_label
+    from possuggest.core.context_time import bucket_label
 
     pct = max(1, round(share * 100))
     if bucket < 0:

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from possuggest.context import AppContext
-from possuggest.errors import PossuggestError
-from possuggest.progress import ProgressBar
+from possuggest.cli.progressbar import ProgressBar
+from possuggest.core.errors import PossuggestError
+from possuggest.services.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +23,15 @@ def _cols(text: str | None) -> list[str] | None:
 def load_history(args: argparse.Namespace, ctx: AppContext) -> tuple[Any, list[str]]:
     """The baskets to evaluate on: the named file, else the till database."""
     if args.file:
-        from possuggest.datasets import read_sales_file
+        from possuggest.evaluation.datasets import read_sales_file
 
         loaded = read_sales_file(args.file, args.format, ticket_cols=_cols(args.ticket_col),
                                  item_col=args.item_col, time_cols=_cols(args.time_col),
                                  time_format=args.time_format, delimiter=args.delimiter,
                                  qty_col=args.qty_col)
         return loaded.tx, [loaded.summary(), *loaded.notes]
-    from possuggest.cli import prepare
-    from possuggest.till import TillReader
+    from possuggest.cli.main import prepare
+    from possuggest.till.reader import TillReader
 
     prepare(args, ctx)
     with TillReader(ctx.till_path, ctx.settings.till) as till:
@@ -40,8 +40,8 @@ def load_history(args: argparse.Namespace, ctx: AppContext) -> tuple[Any, list[s
 
 
 def run_evaluate(args: argparse.Namespace, ctx: AppContext) -> int:
-    from possuggest.evaluation import default_baselines, evaluate
-    from possuggest.evaluation_engine import EngineRecommender
+    from possuggest.evaluation.engine_recommender import EngineRecommender
+    from possuggest.evaluation.harness import default_baselines, evaluate
 
     if args.max_cases is not None and args.max_cases < 1:
         raise PossuggestError("--max-cases must be at least 1")

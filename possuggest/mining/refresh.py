@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from possuggest.config import Settings
-from possuggest.errors import Cancelled
-from possuggest.rule_store import RuleStore
-from possuggest.till import TillReader
+from possuggest.core.config import Settings
+from possuggest.core.errors import Cancelled
+from possuggest.store.rule_store import RuleStore
+from possuggest.till.reader import TillReader
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def refresh(till_path: str | Path, store_path: str | Path, settings: Settings,
             cancelled: CancelledFn | None = None) -> RefreshSummary:
     """Mine the till's sales into a new active rule set. Opens its own connections (so it can
     run in any thread). The previous set stays active until the new one is complete."""
-    from possuggest.mining import CatalogItem, mine_rules  # heavy imports: pandas, mlxtend
+    from possuggest.mining.miner import CatalogItem, mine_rules  # heavy imports: pandas, mlxtend
 
     started = time.perf_counter()
 

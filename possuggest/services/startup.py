@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from possuggest.config import Settings, TillSettings
-from possuggest.context import AppContext
-from possuggest.errors import TillError
+from possuggest.core.config import Settings, TillSettings
+from possuggest.core.errors import TillError
+from possuggest.services.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def make_plan(ctx: AppContext, force_demo: bool = False, demo_sales: int = DEMO_
 
 
 def build_demo(plan: Plan, progress: Any = None, cancelled: Any = None) -> None:
-    from possuggest.demo_store import build_demo_store
+    from possuggest.demo.generator import build_demo_store
 
     log.info("creating the demo store at %s (%d sales)", plan.till_path, plan.demo_sales)
     build_demo_store(plan.till_path, sales=plan.demo_sales, seed=plan.demo_seed,
@@ -66,7 +66,7 @@ def build_demo(plan: Plan, progress: Any = None, cancelled: Any = None) -> None:
 
 
 def demo_model(plan: Plan) -> Any:
-    from possuggest.demo_store import DemoStoreModel
+    from possuggest.demo.generator import DemoStoreModel
 
     return DemoStoreModel(plan.demo_seed)
 
@@ -76,8 +76,8 @@ def ensure_store(plan: Plan, attempts: int = 5) -> None:
     connections creating a fresh WAL database at the same moment can fail with "locked"."""
     import time
 
-    from possuggest.errors import RuleStoreError
-    from possuggest.rule_store import RuleStore
+    from possuggest.core.errors import RuleStoreError
+    from possuggest.store.rule_store import RuleStore
 
     for attempt in range(attempts):
         try:
@@ -90,21 +90,21 @@ def ensure_store(plan: Plan, attempts: int = 5) -> None:
 
 
 def has_active_rules(plan: Plan) -> bool:
-    from possuggest.rule_store import RuleStore
+    from possuggest.store.rule_store import RuleStore
 
     with RuleStore(plan.rules_db) as store:
         return store.active_rule_set() is not None
 
 
 def run_refresh(plan: Plan, progress: Any = None, cancelled: Any = None) -> Any:
-    from possuggest.refresh import refresh
+    from possuggest.mining.refresh import refresh
 
     return refresh(plan.till_path, plan.rules_db, plan.settings, progress=progress,
                    cancelled=cancelled)
 
 
 def read_products(plan: Plan) -> dict[str, Any] | None:
-    from possuggest.till import TillReader
+    from possuggest.till.reader import TillReader
 
     try:
         with TillReader(plan.till_path, plan.till_settings) as till:
@@ -117,8 +117,8 @@ def read_products(plan: Plan) -> dict[str, Any] | None:
 def load_engine(plan: Plan) -> Any:
     """The engine over the active rule set (an empty engine when there is none yet), with
     live stock from the till when it is readable."""
-    from possuggest.engine import SuggestionEngine
-    from possuggest.rule_store import RuleStore
+    from possuggest.serving.engine import SuggestionEngine
+    from possuggest.store.rule_store import RuleStore
 
     with RuleStore(plan.rules_db) as store:
         arrays = store.load_active()
@@ -129,7 +129,7 @@ def load_engine(plan: Plan) -> Any:
 def engine_with_products(engine: Any, products: dict[str, Any], plan: Plan) -> Any:
     """A new engine over the same rule set with fresh stock and prices (built off-thread and
     swapped in, so a suggest() running in the API thread never sees a half-updated engine)."""
-    from possuggest.engine import SuggestionEngine
+    from possuggest.serving.engine import SuggestionEngine
 
     return SuggestionEngine(engine.rules, products=products, policy=engine.policy,
                             scoring=engine.scoring)

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from possuggest.config import MiningSettings
-from possuggest.context_time import DAYPART_HOURS, N_CONTEXT
-from possuggest.errors import Cancelled
-from possuggest.transactions import Transactions
+from possuggest.core.config import MiningSettings
+from possuggest.core.context_time import DAYPART_HOURS, N_CONTEXT
+from possuggest.core.errors import Cancelled
+from possuggest.core.transactions import Transactions
 
 log = logging.getLogger(__name__)
 

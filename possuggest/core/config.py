@@ -16,7 +16,7 @@ from typing import Any
 
 import tomli_w
 
-from possuggest.errors import ConfigError
+from possuggest.core.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib

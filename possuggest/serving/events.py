@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from possuggest.rule_store import RuleStore
+from possuggest.store.rule_store import RuleStore
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from possuggest.config import PolicySettings
-from possuggest.context_time import N_CONTEXT, bucket_of
-from possuggest.reasons import (
+from possuggest.core.config import PolicySettings
+from possuggest.core.context_time import N_CONTEXT, bucket_of
+from possuggest.serving.reasons import (
     bestseller_reason,
     cross_reason,
     money,
@@ -26,8 +26,8 @@ from possuggest.reasons import (
     store_pick_reason,
     upgrade_reason,
 )
-from possuggest.rule_store import RuleArrays
-from possuggest.till import Product
+from possuggest.store.rule_store import RuleArrays
+from possuggest.till.reader import Product
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ class SuggestionEngine:
 
     def _priors(self, skus: dict[str, int], popularity: np.ndarray) -> np.ndarray:
         """Each context bucket's share of sales per item, shrunk toward the overall share."""
-        from possuggest.context_time import N_CONTEXT
+        from possuggest.core.context_time import N_CONTEXT
 
         prior = np.tile(popularity, (N_CONTEXT + 1, 1))
         ctx = self.rules.context if self.rules is not None else None

@@ -1,0 +1,1 @@
+"""The application's use cases, Qt-free: resolve the data folder, settings and till; load the engine; refresh, roll back, reload; serve the basket API. The CLI and the panel are thin shells over this."""
