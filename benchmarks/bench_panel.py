@@ -33,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))          # panel_harness: the test helpers
 
 
 def pct(values: list[float], q: float) -> float:
@@ -197,7 +198,7 @@ def main() -> int:
             print(summary("session.update → cards painted", upd_ms))
 
             # API POST (another thread) → paint
-            token = ctx.settings.api.token
+            token = ctx.api_token()
             port = controller.api_port
             api_ms: list[float] = []
             for k in range(min(args.lines, 100)):

@@ -193,8 +193,8 @@ def stage_pass(till: Path, work: Path, window_days: int | None) -> list[tuple[st
     from dataclasses import asdict
 
     from possuggest.core.config import Settings
-    from possuggest.mining.miner import CatalogItem, mine_rules
-    from possuggest.store.rule_store import RuleStore
+    from possuggest.mining.miner import mine_rules
+    from possuggest.store.rule_store import RuleSetInfo, RuleStore
     from possuggest.till.reader import TillReader
 
     settings = Settings()
@@ -215,8 +215,6 @@ def stage_pass(till: Path, work: Path, window_days: int | None) -> list[tuple[st
         mark("open till + read_products")
         tx = reader.read_transactions(settings.mining.window_days)
         mark(f"read_transactions ({tx.n_baskets:,} baskets, {len(tx.basket):,} lines)")
-    catalog = {s: CatalogItem(p.sku, p.name, p.category, p.family, p.price, p.active)
-               for s, p in products.items()}
     last: list[str | None] = [None]
 
     def progress(frac: float, msg: str) -> None:
@@ -231,13 +229,13 @@ def stage_pass(till: Path, work: Path, window_days: int | None) -> list[tuple[st
             clock[0] = time.perf_counter()
         last[0] = None if msg == "mining done" else msg
 
-    result = mine_rules(tx, settings.mining, catalog, progress)
+    result = mine_rules(tx, settings.mining, products, progress)
     store_path = work / "stages" / "possuggest.db"
     shutil.rmtree(store_path.parent, ignore_errors=True)
     store_path.parent.mkdir(parents=True)
-    info = {"source": str(till), "n_baskets": tx.n_baskets, "n_items": tx.n_items,
-            "n_cross": result.n_cross, "n_upgrade": result.n_upgrade,
-            "params": asdict(settings.mining), "notes": result.notes}
+    info = RuleSetInfo(source=str(till), n_baskets=tx.n_baskets, n_items=tx.n_items,
+                       n_cross=result.n_cross, n_upgrade=result.n_upgrade,
+                       params=asdict(settings.mining), notes=result.notes)
     _reset_hwm()
     clock[0] = time.perf_counter()
     extra = {}       # whatever else refresh() hands over, when this version has it
@@ -247,7 +245,7 @@ def stage_pass(till: Path, work: Path, window_days: int | None) -> list[tuple[st
     store = RuleStore(store_path)
     try:
         store.write_rule_set(result.rules, result.item_counts,
-                             [asdict(p) for p in products.values()], info,
+                             products.values(), info,
                              keep=settings.mining.keep_rule_sets, **extra)
     finally:
         store.close()

@@ -53,14 +53,16 @@ CATEGORIES = ["garden", "tools", "paint", "electrical", "plumbing", "fasteners",
               "kitchen", "cleaning", "lighting", "storage", "seasonal"]
 
 
-def catalogue(items: np.ndarray, seed: int) -> list[dict]:
+def catalogue(items: np.ndarray, seed: int) -> list:
+    from possuggest.core.products import Product
+
     rng = np.random.default_rng(seed)
     price = np.round(np.exp(rng.normal(2.8, 1.0, len(items))), 2) + 0.99
     cost = np.round(price * rng.uniform(0.45, 0.8, len(items)), 2)
     stock = rng.integers(0, 60, len(items))
     stock[rng.random(len(items)) < 0.05] = 0
-    return [{"sku": str(s), "name": f"Product {s}", "category": CATEGORIES[i % len(CATEGORIES)],
-             "family": "", "price": float(p), "cost": float(c), "stock": int(k), "active": True}
+    return [Product(str(s), f"Product {s}", CATEGORIES[i % len(CATEGORIES)], "", float(p),
+                    float(c), int(k), True)
             for i, (s, p, c, k) in enumerate(zip(items, price, cost, stock))]
 
 
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     from possuggest.core.transactions import Transactions
     from possuggest.mining.miner import mine_rules
     from possuggest.serving.engine import SuggestionEngine
-    from possuggest.store.rule_store import RuleStore
+    from possuggest.store.rule_store import RuleSetInfo, RuleStore
 
     path = Path(args.fimi)
     if not path.is_file():
@@ -174,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         with RuleStore(db) as store:
             store.write_rule_set(rules, res.item_counts, products,
-                                 {"source": path.name, "n_baskets": tx.n_baskets,
-                                  "n_items": tx.n_items, "n_cross": res.n_cross,
-                                  "n_upgrade": res.n_upgrade, "params": asdict(settings)})
+                                 RuleSetInfo(source=path.name, n_baskets=tx.n_baskets,
+                                             n_items=tx.n_items, n_cross=res.n_cross,
+                                             n_upgrade=res.n_upgrade, params=asdict(settings)))
         t_write = time.perf_counter() - t0
         del res, rules
         gc.collect()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the machine-wide config of whatever machine runs the tests must not leak into them
+os.environ["POSSUGGEST_SITE_CONFIG"] = os.path.join(os.path.dirname(__file__), "no-site-config.toml")
 
 from possuggest.till.schema import REFERENCE_DDL  # noqa: E402
 
@@ -170,8 +172,22 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def shared_file(name: str) -> Path:
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
+@pytest.fixture
+def shared_data(request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """``shared_data(NAME)``: the path of ``../shared/data/NAME`` beside the checkout, or a
+    skip of the calling test naming what is missing. Only for tests marked
+    ``@pytest.mark.shared_data``, so that ``-m "not shared_data"`` leaves out exactly these."""
+    if request.node.get_closest_marker("shared_data") is None:
+        pytest.fail(f"{request.node.nodeid} reads ../shared/data but is not marked "
+                    "@pytest.mark.shared_data", pytrace=False)
+
+    def find(name: str) -> Path:
+        if not SHARED_DATA.is_dir():
+            pytest.skip(f"shared data folder absent: {SHARED_DATA} (../shared/data beside "
+                        "the checkout)")
+        path = SHARED_DATA / name
+        if not path.is_file():
+            pytest.skip(f"shared data file absent: {path}")
+        return path
+
+    return find

@@ -15,7 +15,7 @@ from possuggest.services.context import AppContext
 
 log = logging.getLogger(__name__)
 
-UI_THREAD_NAMES = {"event-writer", "basket-api", "till-simulator"}
+UI_THREAD_NAMES = {"event-writer", "basket-api", "till-simulator", "live-reload"}
 
 
 WAIT_MS = 60_000     # generous: a loaded 2-core CI machine can be slow; tests never sleep
@@ -27,13 +27,19 @@ def card_skus(window: Any) -> list[str]:
 
 
 def make_context(data_dir: Path, till: Path | None = None, poll_ms: int = 50,
-                 api_enabled: bool = True, busy_timeout_ms: int = 200) -> AppContext:
-    """A GUI context in ``data_dir`` (created), fast polling, optional till file."""
+                 api_enabled: bool = True, busy_timeout_ms: int = 200,
+                 extra_config: str = "") -> AppContext:
+    """A GUI context in ``data_dir`` (created) whose config file (written once, as a manager
+    would) asks for fast polling; ``till`` is given as ``--till-db``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "config.toml"
+    if not config.exists():
+        config.write_text(f"[watcher]\npoll_ms = {poll_ms}\n\n[api]\n"
+                          f"enabled = {str(api_enabled).lower()}\n\n[till]\n"
+                          f"busy_timeout_ms = {busy_timeout_ms}\n{extra_config}",
+                          encoding="utf-8")
     ctx = AppContext.create(str(data_dir), None, str(till) if till else None, strict=False)
     ctx.paths.ensure()
-    ctx.settings.watcher.poll_ms = poll_ms
-    ctx.settings.api.enabled = api_enabled
-    ctx.settings.till.busy_timeout_ms = busy_timeout_ms
     return ctx
 
 

@@ -48,10 +48,16 @@ def test_refresh_suggest_rules_json(tmp_path: Path, till: Path, capsys: pytest.C
 
 def test_text_output_and_unknown_sku(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
     g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
-    code, out, err = run(capsys, "suggest", "DRILL-18V", "NOPE", *g)   # refreshes on first use
-    assert code == 0
+    code, out, err = run(capsys, "suggest", "drill-18v", *g)   # refreshes on first use
+    assert code == 0                                            # SKUs match case-insensitively
     assert "1. [Accessory] Drill Bit Set (BITS) $19.00" in out
-    assert "unknown SKU(s): NOPE" in err
+    code, out, err = run(capsys, "suggest", "DRILL-18V", "DRIL-18V", *g)
+    assert code == 2 and out == ""
+    assert err.strip() == ("possuggest: error: unknown SKU 'DRIL-18V'; did you mean "
+                           "DRILL-18V (Cordless Drill 18V)?")
+    for n in ("0", "-2"):
+        code, out, err = run(capsys, "suggest", "DRILL-18V", "-n", n, *g)
+        assert code == 2 and "-n must be at least 1" in err and out == ""
 
 
 def test_rule_sets_and_rollback(tmp_path: Path, till: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -176,3 +182,57 @@ def test_info_and_example_config(tmp_path: Path, till: Path, capsys: pytest.Capt
     assert settings_from_dict(tomllib.loads(out)) == Settings()
     shipped = Path(__file__).parents[1] / "resources" / "config.example.toml"
     assert shipped.read_text(encoding="utf-8") == example_config_text()
+
+
+def test_info_on_a_fresh_install(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "etc" / "config.toml"
+    site.parent.mkdir()
+    site.write_text("[policy]\nmax_suggestions = 2\n")
+    monkeypatch.setenv("POSSUGGEST_SITE_CONFIG", str(site))
+    code, out, err = run(capsys, "info", "--data-dir", str(tmp_path / "d"))
+    assert code == 0 and err == ""
+    assert "the demo store is created on first use" in out and "not found" not in out
+    lines = out.splitlines()
+    assert lines.index(f"config file 1:   {site}") < lines.index(
+        f"config file 2:   {tmp_path / 'd' / 'config.toml'} (absent)")
+    assert not (tmp_path / "d").exists()               # info writes nothing
+
+
+def test_info_names_unknown_skus_in_the_policy(tmp_path: Path, till: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "config.toml").write_text(
+        "[policy]\nblocked = [['*', 'NOPE']]\nexcluded_categories = ['Pets']\n")
+    code, out, _ = run(capsys, "info", "--data-dir", str(data), "--till-db", str(till))
+    assert code == 0
+    assert "warning:         unknown SKU 'NOPE' in policy.blocked[0]" in out
+    assert "warning:         unknown category 'Pets' in policy.excluded_categories" in out
+
+
+def test_rollback_pins_until_released(tmp_path: Path, till: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    g = ["--data-dir", str(tmp_path / "d"), "--till-db", str(till)]
+    run(capsys, "refresh", "-q", *g)
+    run(capsys, "refresh", "-q", *g)
+    code, out, _ = run(capsys, "rollback", "1", *g)
+    assert code == 0 and "pinned" in out
+    code, out, _ = run(capsys, "refresh", "-q", *g)             # the nightly refresh
+    assert code == 0 and "rule set 3 saved but not active: rule set 1 is pinned" in out
+    sets = json.loads(run(capsys, "rule-sets", "--json", *g)[1])
+    assert [(s["id"], s["active"], s["pinned"]) for s in sets] == [
+        (3, False, False), (2, False, False), (1, True, True)]
+    code, out, _ = run(capsys, "rollback", "--release", *g)
+    assert code == 0 and "rule set 3 (the newest) is now active" in out
+    code, out, _ = run(capsys, "refresh", "-q", *g)
+    assert "rule set 4 active" in out
+
+
+def test_demo_never_runs_in_a_folder_that_served_a_till(tmp_path: Path, till: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "d"
+    assert run(capsys, "refresh", "-q", "--data-dir", str(data), "--till-db", str(till))[0] == 0
+    code, out, err = run(capsys, "suggest", "MOW-STD", "--data-dir", str(data))   # no till now
+    assert code == 2 and "belongs to the till" in err and str(till) in err
+    assert not (data / "demo-till.db").exists()

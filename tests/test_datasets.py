@@ -19,10 +19,6 @@ from possuggest.evaluation.datasets import (
     read_sales_file,
 )
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(),
-                                  reason=f"shared data folder absent: {SHARED_DATA}")
-
 
 def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
     p = tmp_path / name
@@ -258,9 +254,8 @@ def test_read_sales_file_detects_layouts(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- shared data
 
 @pytest.mark.shared_data
-@needs_shared
-def test_groceries() -> None:
-    got = read_sales_file(SHARED_DATA / "groceries.csv")
+def test_groceries(shared_data: Callable[[str], Path]) -> None:
+    got = read_sales_file(shared_data("groceries.csv"))
     assert got.fmt == "baskets"
     assert got.tx.n_baskets == 9835 and got.tx.n_items == 169
     assert len(got.tx.basket) == 43367
@@ -269,9 +264,8 @@ def test_groceries() -> None:
 
 
 @pytest.mark.shared_data
-@needs_shared
-def test_bread_basket() -> None:
-    got = read_sales_file(SHARED_DATA / "BreadBasket_DMS.csv", "long",
+def test_bread_basket(shared_data: Callable[[str], Path]) -> None:
+    got = read_sales_file(shared_data("BreadBasket_DMS.csv"), "long",
                           ticket_cols=["Transaction"], item_col="Item",
                           time_cols=["Date", "Time"])
     check_invariants(got)
@@ -287,10 +281,10 @@ def test_bread_basket() -> None:
 
 
 @pytest.mark.shared_data
-@needs_shared
-def test_t10i4d100k_fast() -> None:
+def test_t10i4d100k_fast(shared_data: Callable[[str], Path]) -> None:
+    path = shared_data("T10I4D100K.dat")
     t0 = time.perf_counter()
-    got = read_sales_file(SHARED_DATA / "T10I4D100K.dat")
+    got = read_sales_file(path)
     elapsed = time.perf_counter() - t0
     assert got.fmt == "fimi" and got.tx.n_baskets == 100_000 and got.tx.n_items == 870
     assert got.skipped == {}

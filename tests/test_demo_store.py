@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.resources
 import re
 import sqlite3
 from collections import Counter
@@ -12,6 +13,15 @@ import numpy as np
 import pytest
 
 from possuggest.core.errors import Cancelled
+from possuggest.demo.catalogue import (
+    CATALOGUE_FILE,
+    DATA_DIR,
+    DATA_PACKAGE,
+    SHOPPING_FILE,
+    DemoDataError,
+    load_demo_data,
+    parse_demo_data,
+)
 from possuggest.demo.generator import DemoStoreModel, DemoSummary, build_demo_store
 from possuggest.till.reader import TillReader
 from possuggest.till.schema import PRODUCT_COLUMNS, REFERENCE_DDL
@@ -114,6 +124,69 @@ def test_zero_sales_gives_catalogue_only(tmp_path: Path) -> None:
 
 
 # -- catalogue --------------------------------------------------------------------------------
+def _data_text(name: str) -> str:
+    ref = importlib.resources.files(DATA_PACKAGE)
+    for part in (*DATA_DIR, name):
+        ref = ref / part
+    return ref.read_text(encoding="utf-8")
+
+
+def test_catalogue_loads_from_the_data_files() -> None:
+    data = load_demo_data()
+    assert load_demo_data() is data                    # read once, then cached
+    csv_text, toml_text = _data_text(CATALOGUE_FILE), _data_text(SHOPPING_FILE)
+    assert parse_demo_data(csv_text, toml_text) == data
+    assert len(data.products) == 498 == len(csv_text.strip().splitlines()) - 1
+    assert len({p.category for p in data.products}) == 14
+    assert len(data.missions) == 63
+    assert len(data.seasons) == 16 and all(len(v) == 12 for v in data.seasons.values())
+    assert len(data.everyday) == 50 and len(data.showcase) == 8 and len(data.discontinued) == 5
+    assert sum(p.family is not None for p in data.products) == 201
+    assert sum(p.qty_p > 0 for p in data.products) == 141
+    # the model is built from exactly these rows, in file order
+    model = DemoStoreModel(7, END)
+    assert model.skus == [p.sku for p in data.products]
+    assert [(r["name"], r["category"], r["family"], r["price"]) for r in model.products] == \
+        [(p.name, p.category, p.family, p.price) for p in data.products]
+    mower = data.products[0]
+    assert (mower.sku, mower.name, mower.category, mower.family, mower.price) == \
+        ("MOW-STD", "Petrol Lawn Mower 41cm", "Garden Power", "mowers", 229.0)
+    # the shorthand forms in shopping.toml
+    by_name = {m.name: m for m in data.missions}
+    assert by_name["top-up"].core == data.everyday
+    patio = by_name["patio"]
+    base = next(a for a in patio.accs if a.alts == ("PARASOL-BASE",))
+    assert base.prob == tuple(0.55 if c == "PARASOL" else 0.0 for c in patio.core)
+    kit = by_name["lawn care"].accs[0]
+    assert kit.alts == ("SPREADER",) and kit.prob == (0.08,) * len(by_name["lawn care"].core)
+    rollers = by_name["paint a room"].accs[0]
+    assert rollers.alts == ("ROL-SET", "ROL-SLEEVE") and rollers.alt_p == (0.8, 0.2)
+
+
+@pytest.mark.parametrize(("file", "old", "new", "message"), [
+    ("csv", "sku,name,", "code,name,", "header"),
+    ("csv", "MOW-DLX,", "MOW-STD,", "listed twice"),
+    ("csv", "229.00", "cheap", "not a number"),
+    ("toml", '"MOW-CATCH",    p', '"MOW-CATCHER",  p', "MOW-CATCHER is not in catalogue.csv"),
+    ("toml", 'season = "mowing"', 'season = "monsoon"', "unknown season"),
+    ("toml", "core_weights = [0.55, 0.30, 0.15]", "core_weights = [0.55, 0.30]",
+     "2 values for 3 core items"),
+    ("toml", '"MOW-CATCH",    p = [0.38, 0.30, 0.12]', '"MOW-CATCH",    p = [0.38, 0.30]',
+     "2 values for 3 core items"),
+    ("toml", '"PARASOL-BASE", p = { PARASOL = 0.55 }', '"PARASOL-BASE", p = { PARASOLS = 0.55 }',
+     "not core items"),
+    ("toml", "second_p = 0.02", "second_p = 2", "not a number 0..1"),
+    ("toml", "extra_picks = 0.4", "extra_pick = 0.4", "unknown key 'extra_pick'"),
+    ("toml", "\n[seasons]\n", "\n[seasons\n", "shopping.toml"),
+])
+def test_bad_demo_data_is_reported(file: str, old: str, new: str, message: str) -> None:
+    texts = {"csv": _data_text(CATALOGUE_FILE), "toml": _data_text(SHOPPING_FILE)}
+    assert old in texts[file]
+    texts[file] = texts[file].replace(old, new, 1)
+    with pytest.raises(DemoDataError, match=re.escape(message)):
+        parse_demo_data(texts["csv"], texts["toml"])
+
+
 def test_catalogue_size_and_categories(small: Path) -> None:
     n, cats = _rows(small, "SELECT COUNT(*), COUNT(DISTINCT category) FROM products")[0]
     assert 300 <= n <= 500

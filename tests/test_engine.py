@@ -9,11 +9,11 @@ import pytest
 
 from conftest import PRODUCTS, pattern_baskets
 from possuggest.core.config import ManualRule, MiningSettings, PolicySettings, UpgradePath
+from possuggest.core.products import Product
 from possuggest.core.transactions import Transactions
-from possuggest.mining.miner import CatalogItem, mine_rules
+from possuggest.mining.miner import mine_rules
 from possuggest.serving.engine import SuggestionEngine
-from possuggest.store.rule_store import RuleArrays, RuleStore
-from possuggest.till.reader import Product
+from possuggest.store.rule_store import RuleArrays, RuleSetInfo, RuleStore
 
 CATALOG = {p[0]: Product(p[0], p[1], p[2], p[3], p[4], p[5], p[6], bool(p[7])) for p in PRODUCTS}
 
@@ -21,12 +21,10 @@ CATALOG = {p[0]: Product(p[0], p[1], p[2], p[3], p[4], p[5], p[6], bool(p[7])) f
 @pytest.fixture(scope="module")
 def arrays(tmp_path_factory: pytest.TempPathFactory) -> RuleArrays:
     tx = Transactions.from_baskets(pattern_baskets())
-    cat = {s: CatalogItem(p.sku, p.name, p.category, p.family, p.price, p.active)
-           for s, p in CATALOG.items()}
-    res = mine_rules(tx, MiningSettings(upgrade_min_count=3, upgrade_max_together=0.25), cat)
+    res = mine_rules(tx, MiningSettings(upgrade_min_count=3, upgrade_max_together=0.25), CATALOG)
     path: Path = tmp_path_factory.mktemp("rules") / "p.db"
     with RuleStore(path) as store:
-        store.write_rule_set(res.rules, res.item_counts, [], {"n_baskets": tx.n_baskets})
+        store.write_rule_set(res.rules, res.item_counts, [], RuleSetInfo(n_baskets=tx.n_baskets))
         loaded = store.load_active()
     assert loaded is not None
     return loaded

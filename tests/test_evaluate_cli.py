@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from conftest import make_till, shared_file
+from conftest import make_till
 from possuggest.cli.main import main
 
 if sys.version_info >= (3, 11):
@@ -90,13 +91,14 @@ def test_readme_config_examples_are_valid() -> None:
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("name, args", [
-    ("groceries.csv", ["--format", "baskets"]),
+    pytest.param("groceries.csv", ["--format", "baskets"], marks=pytest.mark.slow),
     ("BreadBasket_DMS.csv", ["--format", "long", "--ticket-col", "Transaction",
                              "--item-col", "Item", "--time-col", "Date,Time"]),
 ])
 def test_engine_beats_every_baseline_on_public_data(tmp_path: Path, name: str, args: list[str],
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    path = shared_file(name)
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    shared_data: Callable[[str], Path]) -> None:
+    path = shared_data(name)
     assert main(["evaluate", str(path), *args, "--json", "-q",
                  "--data-dir", str(tmp_path / "d")]) == 0
     methods = json.loads(capsys.readouterr().out)["methods"]

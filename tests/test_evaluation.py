@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,6 @@ from possuggest.evaluation.harness import (
     rank_metrics,
     split_transactions,
 )
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(),
-                                  reason=f"shared data folder absent: {SHARED_DATA}")
 
 
 def timed(baskets: list[list[str]]) -> Transactions:
@@ -360,17 +357,17 @@ def test_batch_output_shape() -> None:
 # --------------------------------------------------------------------------- shared data
 
 @pytest.mark.shared_data
-@needs_shared
-def test_shared_data_runs() -> None:
+def test_shared_data_runs(shared_data: Callable[[str], Path]) -> None:
     from possuggest.evaluation.datasets import read_sales_file
 
-    groceries = read_sales_file(SHARED_DATA / "groceries.csv").tx
+    groceries_csv, bakery_csv = shared_data("groceries.csv"), shared_data("BreadBasket_DMS.csv")
+    groceries = read_sales_file(groceries_csv).tx
     rep = evaluate(groceries, default_baselines(), max_cases=400)
     assert isinstance(rep, EvalReport) and rep.cases == 400
     assert rep.info["split"] == "random"
     for v in rep.methods.values():
         assert all(0.0 <= x <= 1.0 for x in v.values())
-    bakery = read_sales_file(SHARED_DATA / "BreadBasket_DMS.csv", "long",
+    bakery = read_sales_file(bakery_csv, "long",
                              ticket_cols=["Transaction"], item_col="Item",
                              time_cols=["Date", "Time"]).tx
     rep = evaluate(bakery, default_baselines())

@@ -10,9 +10,9 @@ from mlxtend.preprocessing import TransactionEncoder
 
 from conftest import pattern_baskets
 from possuggest.core.config import MiningSettings
+from possuggest.core.products import Product
 from possuggest.core.transactions import Transactions
 from possuggest.mining.miner import (
-    CatalogItem,
     frequent_itemsets,
     mine_multi_rules,
     mine_pair_rules,
@@ -98,10 +98,10 @@ def test_multi_rules_match_mlxtend() -> None:
 def test_upgrades_found_and_not_for_co_bought_items() -> None:
     tx = Transactions.from_baskets(pattern_baskets())
     catalog = {
-        "MOW-STD": CatalogItem("MOW-STD", "Lawn Mower Standard", "Garden", "mower", 249.0),
-        "MOW-DLX": CatalogItem("MOW-DLX", "Lawn Mower Deluxe", "Garden", "mower", 369.0),
-        "GRASS-CATCH": CatalogItem("GRASS-CATCH", "Grass Catcher", "Garden", "", 39.0),
-        "OIL-4T": CatalogItem("OIL-4T", "Engine Oil", "Garden", "", 12.0),
+        "MOW-STD": Product("MOW-STD", "Lawn Mower Standard", "Garden", "mower", 249.0),
+        "MOW-DLX": Product("MOW-DLX", "Lawn Mower Deluxe", "Garden", "mower", 369.0),
+        "GRASS-CATCH": Product("GRASS-CATCH", "Grass Catcher", "Garden", "", 39.0),
+        "OIL-4T": Product("OIL-4T", "Engine Oil", "Garden", "", 12.0),
     }
     ups = mine_upgrades(tx, catalog, MiningSettings(upgrade_min_count=3, upgrade_max_together=0.25))
     pairs = set(zip([a[0] for a in ups["antecedent"]], ups["consequent"]))
@@ -143,10 +143,10 @@ def test_sizes_and_family_less_items_are_not_upgrades() -> None:
     baskets = [["SCR-S"]] * 50 + [["SCR-L"]] * 30 + [["SAW-BLADE"]] * 40 + [["SAW"]] * 20
     tx = Transactions.from_baskets(baskets)
     catalog = {
-        "SCR-S": CatalogItem("SCR-S", "Wood Screws 3x16", "Fasteners", "wood screws", 4.49),
-        "SCR-L": CatalogItem("SCR-L", "Wood Screws Pro 4x40", "Fasteners", "wood screws", 6.49),
-        "SAW-BLADE": CatalogItem("SAW-BLADE", "Hacksaw Blades", "Hand Tools", "", 4.99),
-        "SAW": CatalogItem("SAW", "Hacksaw 300mm", "Hand Tools", "", 11.99),
+        "SCR-S": Product("SCR-S", "Wood Screws 3x16", "Fasteners", "wood screws", 4.49),
+        "SCR-L": Product("SCR-L", "Wood Screws Pro 4x40", "Fasteners", "wood screws", 6.49),
+        "SAW-BLADE": Product("SAW-BLADE", "Hacksaw Blades", "Hand Tools", "", 4.99),
+        "SAW": Product("SAW", "Hacksaw 300mm", "Hand Tools", "", 11.99),
     }
     assert mine_upgrades(tx, catalog, MiningSettings()).empty       # +$2 is a size, not a tier
     loose = MiningSettings(upgrade_min_diff=0.0, upgrade_by_category=True)

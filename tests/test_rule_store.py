@@ -14,16 +14,18 @@ import pytest
 from conftest import pattern_baskets
 from possuggest.core.config import MiningSettings
 from possuggest.core.errors import RuleStoreError
+from possuggest.core.products import Product
 from possuggest.core.transactions import Transactions
 from possuggest.mining.miner import mine_rules
-from possuggest.store.rule_store import RuleStore
+from possuggest.store.rule_store import RuleSetInfo, RuleStore
 
 
 def _write(store: RuleStore, n_baskets: int = 400, keep: int = 5) -> int:
     tx = Transactions.from_baskets(pattern_baskets(n_baskets))
     res = mine_rules(tx, MiningSettings())
-    return store.write_rule_set(res.rules, res.item_counts, [{"sku": "TAPE", "name": "Tape"}],
-                                {"n_baskets": tx.n_baskets, "n_cross": res.n_cross}, keep=keep)
+    return store.write_rule_set(res.rules, res.item_counts, [Product("TAPE", "Tape")],
+                                RuleSetInfo(n_baskets=tx.n_baskets, n_cross=res.n_cross),
+                                keep=keep)
 
 
 def test_write_activate_rollback_prune(tmp_path: Path) -> None:
@@ -36,7 +38,7 @@ def test_write_activate_rollback_prune(tmp_path: Path) -> None:
         store.activate(ids[2])
         active = store.load_active()
         assert active is not None and active.rule_set.id == ids[2]
-        assert len(active.rule_id) > 0 and active.products["TAPE"]["name"] == "Tape"
+        assert len(active.rule_id) > 0 and active.products["TAPE"].name == "Tape"
         with pytest.raises(RuleStoreError, match="no rule set 999"):
             store.activate(999)
         assert store.active_rule_set().id == ids[2]
@@ -70,16 +72,17 @@ def test_kill_mid_write_keeps_previous_active_set(tmp_path: Path) -> None:
         from conftest import pattern_baskets
         from possuggest.core.config import MiningSettings
         from possuggest.mining.miner import mine_rules
-        from possuggest.store.rule_store import RuleStore
+        from possuggest.core.products import Product
+        from possuggest.store.rule_store import RuleSetInfo, RuleStore
         from possuggest.core.transactions import Transactions
         tx = Transactions.from_baskets(pattern_baskets(800))
         res = mine_rules(tx, MiningSettings())
         def products():
-            yield {{"sku": "X"}}
+            yield Product("X", "X")
             open({str(marker)!r}, "w").close()   # rules are in, transaction still open
             threading.Event().wait()             # hang here until killed
         RuleStore({str(db)!r}).write_rule_set(res.rules, res.item_counts, products(),
-                                              {{"n_baskets": tx.n_baskets}})
+                                              RuleSetInfo(n_baskets=tx.n_baskets))
     """)
     proc = subprocess.Popen([sys.executable, "-c", child], cwd=Path(__file__).parents[1])
     try:
@@ -126,6 +129,7 @@ def test_two_connections_creating_a_fresh_database_at_once(tmp_path: Path) -> No
     assert errors == []
 
 
+@pytest.mark.slow          # two real `possuggest refresh` runs on a 20,000-sale store
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
 def test_real_refresh_killed_while_saving(tmp_path: Path) -> None:
     """`possuggest refresh` killed as it starts saving: the store holds only complete sets."""

@@ -14,15 +14,14 @@ import pytest
 
 from conftest import PRODUCTS, make_till, post_json
 from possuggest.core.config import MiningSettings, PolicySettings
+from possuggest.core.products import Product
 from possuggest.demo.simulator import TillSimulator
 from possuggest.mining.refresh import refresh
-from possuggest.services.serve import basket_handler
-from possuggest.serving.basket_api import BasketApi, parse_basket
+from possuggest.serving.basket_api import BasketApi, basket_handler, parse_basket
 from possuggest.serving.engine import SuggestionEngine
 from possuggest.serving.events import EventWriter, in_holdout
 from possuggest.serving.sale_session import SaleSession, SessionHub
 from possuggest.store.rule_store import RuleStore
-from possuggest.till.reader import Product
 from possuggest.till.watcher import TillWatcher
 
 CATALOG = {p[0]: Product(p[0], p[1], p[2], p[3], p[4], p[5], p[6], bool(p[7])) for p in PRODUCTS}
@@ -214,10 +213,11 @@ def test_serve_command_end_to_end(tmp_path: Path) -> None:
         line = proc.stdout.readline()
         assert line.startswith("basket API on http://127.0.0.1:"), line
         base = line.split()[3]
-        from possuggest.core.config import load_settings
+        from possuggest.services.state import AppState
 
-        token = load_settings(data / "config.toml").api.token
-        assert token and (os.stat(data / "config.toml").st_mode & 0o077) == 0
+        token = AppState(data / "state.json").api_token()        # generated, owner-only
+        assert token and (os.stat(data / "state.json").st_mode & 0o077) == 0
+        assert not (data / "config.toml").exists()                # the manager's file: never written
         body = json.dumps({"sale_id": "1", "items": [{"sku": "DRILL-18V"}]}).encode()
         code, answer = post_json(base + "/v1/basket", body, token)
         assert code == 200 and answer["suggestions"][0]["sku"] == "BITS"
@@ -228,3 +228,63 @@ def test_serve_command_end_to_end(tmp_path: Path) -> None:
             proc.kill()
     with RuleStore(data / "possuggest.db") as store:      # the shown events were saved
         assert {e["action"] for e in store.events("1")} == {"shown"}
+
+
+def test_serve_follows_config_edits_and_other_processes_rule_sets(tmp_path: Path) -> None:
+    """``serve`` applies a block added to the config and a CLI refresh without a restart."""
+    import threading
+    import time
+    import urllib.request
+
+    from possuggest.cli.main import main as cli_main
+    from possuggest.services.context import AppContext
+    from possuggest.services.serve import run_serve
+
+    till = make_till(tmp_path / "till.db")
+    data = tmp_path / "d"
+    data.mkdir()
+    cfg = data / "config.toml"
+    cfg.write_text("# manager's notes\n[api]\nport = 0\n")
+    ctx = AppContext.create(str(data), None, str(till))
+    stop = threading.Event()
+    lines: list[str] = []
+    th = threading.Thread(target=run_serve, args=(ctx,),
+                          kwargs={"stop": stop, "announce": lines.append}, daemon=True)
+    th.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not lines and time.monotonic() < deadline and th.is_alive():
+            stop.wait(0.05)
+        base = lines[0].split()[3]
+        token = ctx.api_token()
+        body = json.dumps({"sale_id": "1", "items": [{"sku": "DRILL-18V"}]}).encode()
+
+        def skus() -> list[str]:
+            code, answer = post_json(base + "/v1/basket", body, token)
+            assert code == 200
+            return [s["sku"] for s in answer["suggestions"]]
+
+        def rule_set() -> int:
+            with urllib.request.urlopen(base + "/v1/health", timeout=5) as resp:
+                return int(json.loads(resp.read())["rule_set"])
+
+        def within(seconds: float, check) -> bool:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                if check():
+                    return True
+                stop.wait(0.05)
+            return check()
+
+        assert "BITS" in skus() and rule_set() == 1
+        with cfg.open("a") as fh:
+            fh.write("[policy]\nblocked = [['DRILL-18V', 'BITS']]\n")
+        assert within(2.0, lambda: "BITS" not in skus())
+        assert cli_main(["refresh", "-q", "--data-dir", str(data), "--till-db", str(till)]) == 0
+        assert within(2.0, lambda: rule_set() == 2)
+        assert "BITS" not in skus()                      # the block still holds on the new set
+        assert cfg.read_text().startswith("# manager's notes")
+    finally:
+        stop.set()
+        th.join(20)
+    assert not th.is_alive()

@@ -10,7 +10,7 @@ from panel_harness import WAIT_MS, TillWriter, card_skus, make_context, read_eve
 from PySide6.QtCore import Qt
 
 from conftest import make_till
-from possuggest.core.config import load_settings
+from possuggest.services.state import AppState
 from possuggest.ui.controller import PanelOptions
 
 
@@ -142,7 +142,8 @@ def test_item_rung_up_counts_as_accepted(live, qtbot) -> None:
 
 def test_look_options_persist(harness, qtbot, tmp_path: Path) -> None:
     till = make_till(tmp_path / "till.db")
-    ctx = make_context(tmp_path / "data", till)
+    ctx = make_context(tmp_path / "data", till, api_enabled=False)
+    config_bytes = ctx.paths.config_file.read_bytes()
     controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
     qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
     window.set_theme("dark")
@@ -150,18 +151,18 @@ def test_look_options_persist(harness, qtbot, tmp_path: Path) -> None:
     window.set_large_font(True)
     window.act_on_top.setChecked(True)
     assert window.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
-    saved = load_settings(ctx.paths.config_file).ui
-    assert (saved.theme, saved.compact, saved.large_font, saved.always_on_top) == \
-        ("dark", True, True, True)
+    assert AppState(ctx.paths.state_file).look() == {
+        "theme": "dark", "compact": True, "large_font": True, "always_on_top": True}
+    assert ctx.paths.config_file.read_bytes() == config_bytes   # the manager's file untouched
     assert window.palette_.name == "dark"
     assert window.act_dark.isChecked() and window.act_compact.isChecked()
     assert window.styleSheet().count("px") > 50
     window.resize(401, 640)
     assert harness.close(controller, window) == []
-    # a new panel comes back with the same look, size and settings
+    # a new panel comes back with the same look and size
     ctx2 = make_context(tmp_path / "data", till)
-    assert ctx2.settings.ui.theme == "dark"
     controller2, window2 = harness.open(ctx2, PanelOptions(api_enabled=False))
+    assert controller2.look().theme == "dark" and window2.palette_.name == "dark"
     assert window2.size().width() == 401 and window2.size().height() == 640
     assert window2.act_compact.isChecked() and window2.act_large.isChecked()
     assert window2.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
@@ -212,18 +213,31 @@ def test_live_stock_from_the_till(harness, qtbot, tmp_path: Path) -> None:
     assert controller.engine.products["GRASS-CATCH"].stock == 0
 
 
-def test_bad_config_is_reported_in_a_banner(harness, qtbot, tmp_path: Path) -> None:
+def test_bad_config_at_start_keeps_the_last_good_till(harness, qtbot, tmp_path: Path) -> None:
+    """A bad value: banner naming the key, the configured till still served (from the last
+    good settings), no demo store, no simulator, the file untouched."""
     from possuggest.services.context import AppContext
 
     till = make_till(tmp_path / "till.db")
     data = tmp_path / "data"
     data.mkdir()
-    (data / "config.toml").write_text("[ui]\ntheme = 'purple'\n", encoding="utf-8")
-    ctx = AppContext.create(str(data), None, str(till), strict=False)
-    assert ctx.config_note
+    cfg = data / "config.toml"
+    cfg.write_text(f"[till]\npath = '{till}'\n[watcher]\npoll_ms = 50\n", encoding="utf-8")
+    controller, window = harness.open(AppContext.create(str(data), None, None, strict=False),
+                                      PanelOptions(api_enabled=False))
+    qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
+    assert harness.close(controller, window) == []
+    bad = cfg.read_text() + "[policy]\nmax_suggestions = -1\n"
+    cfg.write_text(bad, encoding="utf-8")
+    ctx = AppContext.create(str(data), None, None, strict=False)
     controller, window = harness.open(ctx, PanelOptions(api_enabled=False))
-    qtbot.waitUntil(lambda: "config" in window.banners, timeout=WAIT_MS)
-    assert "theme" in window.banners["config"].text
+    qtbot.waitUntil(lambda: "config" in window.banners and controller.rules_state == "ready",
+                    timeout=WAIT_MS)
+    assert "policy.max_suggestions" in window.banners["config"].text
+    assert not controller.plan.demo and controller.plan.till_path == till
+    qtbot.waitUntil(lambda: controller.sources["till"].state == "ok", timeout=WAIT_MS)
+    assert controller.simulator is None and not ctx.paths.demo_till_db.exists()
+    assert cfg.read_text() == bad and not list(data.glob("config.toml.*"))
     window.banners["config"].close_button.click()
     assert "config" not in window.banners
 
@@ -235,14 +249,17 @@ def test_gui_thread_never_opens_sqlite(harness, qtbot, tmp_path: Path, monkeypat
     import sys
     import threading
 
+    import possuggest
+
+    package = Path(possuggest.__file__).resolve().parent     # wherever the checkout lives
     real = sqlite3.connect
     on_gui: list[str] = []
 
     def spy(*args, **kwargs):
         if threading.current_thread() is threading.main_thread():
-            caller = sys._getframe(1).f_code.co_filename
-            if "possuggest" in caller and not caller.endswith("testing.py"):
-                on_gui.append(caller)
+            caller = Path(sys._getframe(1).f_code.co_filename).resolve()
+            if caller.is_relative_to(package):       # the package's code, not the tests' helpers
+                on_gui.append(str(caller))
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sqlite3, "connect", spy)

@@ -24,9 +24,9 @@ def test_api_round_trip_updates_the_panel(panel, qtbot) -> None:
     port = controller.api_port
     assert port and port > 0
     assert f"API :{port}" in window.status.sources.text()
-    token = ctx.settings.api.token
+    token = ctx.api_token()
     assert len(token) >= 20
-    mode = stat.S_IMODE(ctx.paths.config_file.stat().st_mode)
+    mode = stat.S_IMODE(ctx.paths.state_file.stat().st_mode)
     assert mode == 0o600                                        # the token is owner-only
     code, _ = post(port, None, {"register": "1", "items": [{"sku": "MOW-STD"}]})
     assert code == 401

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from panel_harness import WAIT_MS, make_context, read_events
 
 from conftest import make_till
@@ -61,12 +62,15 @@ def test_forced_demo_keeps_the_store_rules_apart(harness, qtbot, tmp_path: Path)
     till = make_till(tmp_path / "till.db")
     ctx = make_context(tmp_path / "data", till)
     ctx.settings.till.path = str(till)
-    build_demo_store(ctx.paths.demo_till_db, sales=3000)
+    demo = ctx.paths.data_dir / "demo"
+    demo.mkdir()
+    build_demo_store(demo / "demo-till.db", sales=3000)
     controller, window = harness.open(ctx, fast_demo(force_demo=True, simulate=False))
-    assert controller.plan.demo and controller.plan.till_path == ctx.paths.demo_till_db
-    assert controller.plan.rules_db.name == "demo-possuggest.db"
+    assert controller.plan.demo and controller.plan.till_path == demo / "demo-till.db"
+    assert controller.plan.rules_db == demo / "possuggest.db"
     qtbot.waitUntil(lambda: controller.rules_state == "ready", timeout=WAIT_MS)
     assert not ctx.paths.rules_db.exists()          # the store's own rule database untouched
+    assert not ctx.paths.demo_till_db.exists()
     assert controller.simulator is None
 
 
@@ -78,6 +82,7 @@ def _env(data: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow          # the panel runs for its fixed --exit-after 4 s
 def test_gui_demo_exit_after_closes_cleanly(tmp_path: Path) -> None:
     from possuggest.demo.generator import build_demo_store
 
@@ -118,7 +123,7 @@ def test_panel_start_path_skips_pandas_and_mlxtend() -> None:
     code = ("import sys\n"
             "from possuggest.ui.app import ensure_app, open_panel\n"
             "from possuggest.ui import controller, panel, workers\n"
-            "from possuggest.services import startup\n"
+            "from possuggest.services import app, context, live, serve\n"
             "bad = [m for m in ('pandas', 'mlxtend', 'sqlite_utils') if m in sys.modules]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,

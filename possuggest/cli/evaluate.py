@@ -30,13 +30,13 @@ def load_history(args: argparse.Namespace, ctx: AppContext) -> tuple[Any, list[s
                                  time_format=args.time_format, delimiter=args.delimiter,
                                  qty_col=args.qty_col)
         return loaded.tx, [loaded.summary(), *loaded.notes]
-    from possuggest.cli.main import prepare
+    from possuggest.services import app
     from possuggest.till.reader import TillReader
 
-    prepare(args, ctx)
-    with TillReader(ctx.till_path, ctx.settings.till) as till:
+    plan = app.prepare(ctx, bool(getattr(args, "verbose", False)))
+    with TillReader(plan.till_path, plan.till_settings) as till:
         tx = till.read_transactions(None)        # the whole history: more cases
-    return tx, [f"{ctx.till_path}: {tx.n_baskets:,} closed sales, {tx.n_items:,} products"]
+    return tx, [f"{plan.till_path}: {tx.n_baskets:,} closed sales, {tx.n_items:,} products"]
 
 
 def run_evaluate(args: argparse.Namespace, ctx: AppContext) -> int:

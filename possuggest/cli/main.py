@@ -14,13 +14,14 @@ from typing import Any
 
 from possuggest import __version__
 from possuggest.cli.progressbar import ProgressBar
-from possuggest.core.errors import PossuggestError, TillError
+from possuggest.core.errors import PossuggestError
 from possuggest.core.logsetup import setup_logging
+from possuggest.services import app
 from possuggest.services.context import AppContext
 
 log = logging.getLogger(__name__)
 
-DEMO_SALES = 50_000
+DEMO_SALES = app.DEMO_SALES
 
 Command = Callable[[argparse.Namespace, AppContext], int]
 
@@ -49,74 +50,15 @@ def _err(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-# -- shared steps -----------------------------------------------------------------------
-def _start(ctx: AppContext, verbose: bool) -> None:
-    """Create the data folder and the log file (only after input has been checked)."""
-    ctx.paths.ensure()
-    setup_logging(ctx.paths.log_file, verbose)
+def _verbose(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "verbose", False))
 
 
-def ensure_demo_till(ctx: AppContext, quiet: bool = False) -> None:
-    """With no till configured, build the demo store in the data folder on first use."""
-    if ctx.uses_demo and not ctx.till_path.exists():
-        from possuggest.demo.generator import build_demo_store
-
-        if not quiet:
-            _err(f"No till configured: creating the demo store at {ctx.till_path}")
-        bar = ProgressBar()
-        build_demo_store(ctx.till_path, sales=DEMO_SALES, progress=None if quiet else bar)
-        bar.done()
+def _bar(quiet: bool) -> ProgressBar | None:
+    return None if quiet else ProgressBar()
 
 
-def check_till(ctx: AppContext) -> None:
-    """Open the till read-only once: exists, is SQLite, not locked, columns present."""
-    from possuggest.till.reader import TillReader
-
-    TillReader(ctx.till_path, ctx.settings.till).connect().close()
-
-
-def prepare(args: argparse.Namespace, ctx: AppContext, needs_till: bool = True) -> None:
-    if needs_till and not ctx.uses_demo:
-        check_till(ctx)          # before anything is written anywhere
-    _start(ctx, getattr(args, "verbose", False))
-    if needs_till and ctx.uses_demo:
-        ensure_demo_till(ctx)
-        check_till(ctx)
-
-
-def run_refresh(ctx: AppContext, quiet: bool = False) -> Any:
-    from possuggest.mining.refresh import refresh
-
-    bar = ProgressBar()
-    summary = refresh(ctx.till_path, ctx.paths.rules_db, ctx.settings,
-                      progress=None if quiet else bar)
-    bar.done()
-    return summary
-
-
-def load_engine(ctx: AppContext, auto_refresh: bool = True) -> Any:
-    """The engine over the active rule set, with live stock from the till when readable."""
-    from possuggest.serving.engine import SuggestionEngine
-    from possuggest.store.rule_store import RuleStore
-    from possuggest.till.reader import TillReader
-
-    with RuleStore(ctx.paths.rules_db) as store:
-        arrays = store.load_active()
-    if arrays is None and auto_refresh:
-        _err("No rule set yet: refreshing from the till first")
-        run_refresh(ctx)
-        with RuleStore(ctx.paths.rules_db) as store:
-            arrays = store.load_active()
-    products = None
-    try:
-        with TillReader(ctx.till_path, ctx.settings.till) as till:
-            products = till.read_products()
-    except TillError as exc:
-        log.warning("using the rule set's product snapshot: %s", exc)
-    return SuggestionEngine(arrays, products=products, policy=ctx.settings.policy)
-
-
-# -- commands -----------------------------------------------------------------------------
+# -- commands: each parses, calls one service, prints ------------------------------------------
 def cmd_demo_db(args: argparse.Namespace, ctx: AppContext) -> int:
     from datetime import date
 
@@ -133,7 +75,7 @@ def cmd_demo_db(args: argparse.Namespace, ctx: AppContext) -> int:
     path = Path(args.path)
     if not path.parent.exists():
         raise PossuggestError(f"folder does not exist: {path.parent}")
-    setup_logging(None, getattr(args, "verbose", False))
+    setup_logging(None, _verbose(args))
     bar = ProgressBar()
     summary = build_demo_store(path, sales=args.sales, seed=args.seed, end_date=end,
                                progress=None if args.quiet else bar)
@@ -144,19 +86,17 @@ def cmd_demo_db(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace, ctx: AppContext) -> int:
-    prepare(args, ctx)
-    summary = run_refresh(ctx, quiet=args.quiet)
-    _out(summary.text())
+    bar = _bar(args.quiet)
+    plan = app.prepare(ctx, _verbose(args), progress=bar)
+    outcome = app.run_refresh(plan, progress=bar)
+    if bar is not None:
+        bar.done()
+    _out(outcome.text())
     return 0
 
 
 def cmd_suggest(args: argparse.Namespace, ctx: AppContext) -> int:
-    prepare(args, ctx)
-    engine = load_engine(ctx)
-    unknown = [s for s in args.skus if not engine.known(s)]
-    if unknown:
-        _err(f"ignored unknown SKU(s): {', '.join(unknown)}")
-    sugs = engine.suggest(args.skus, n=args.n)
+    sugs = app.suggest(ctx, args.skus, n=args.n, verbose=_verbose(args))
     if args.json:
         _out(json.dumps([{"kind": s.kind, "sku": s.sku, "name": s.name, "price": round(s.price, 2),
                           "reason": s.reason, "score": round(s.score, 6)} for s in sugs],
@@ -176,15 +116,8 @@ def _clean(v: Any) -> Any:
 
 
 def cmd_rules(args: argparse.Namespace, ctx: AppContext) -> int:
-    from possuggest.store.rule_store import RuleStore
-
-    _start(ctx, getattr(args, "verbose", False))
-    with RuleStore(ctx.paths.rules_db) as store:
-        active = store.active_rule_set()
-        if active is None:
-            raise PossuggestError("no rule set yet: run 'possuggest refresh' first")
-        kind = {"cross": "cross", "upgrade": "upgrade", None: None}[args.kind]
-        rows = list(store.iter_rules(active.id, sku=args.sku, kind=kind, limit=args.limit))
+    active, rows = app.list_rules(ctx, sku=args.sku, kind=args.kind, limit=args.limit,
+                                  verbose=_verbose(args))
     if args.json:
         _out(json.dumps([{"antecedent": r["antecedent"], "consequent": r["consequent"],
                           "kind": r["kind"], "count": r["count"], "support": _clean(r["support"]),
@@ -201,40 +134,33 @@ def cmd_rules(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def cmd_rule_sets(args: argparse.Namespace, ctx: AppContext) -> int:
-    from possuggest.store.rule_store import RuleStore
-
-    _start(ctx, getattr(args, "verbose", False))
-    with RuleStore(ctx.paths.rules_db) as store:
-        sets = store.rule_sets()
+    sets, pinned = app.rule_sets(ctx, _verbose(args))
     if args.json:
         _out(json.dumps([{"id": s.id, "created_at": s.created_at, "active": s.active,
-                          "n_baskets": s.n_baskets, "n_cross": s.n_cross,
-                          "n_upgrade": s.n_upgrade, "source": s.source} for s in sets]))
+                          "pinned": s.id == pinned, "n_baskets": s.n_baskets,
+                          "n_cross": s.n_cross, "n_upgrade": s.n_upgrade, "source": s.source}
+                         for s in sets]))
         return 0
     if not sets:
         _out("no rule sets yet: run 'possuggest refresh'")
     for s in sets:
         mark = "*" if s.active else " "
+        pin = "  (pinned by rollback)" if s.id == pinned else ""
         _out(f"{mark} {s.id:>4}  {s.created_at}  {s.n_cross:>9,} cross  {s.n_upgrade:>6,} upgrade"
-             f"  from {s.n_baskets:,} sales")
+             f"  from {s.n_baskets:,} sales{pin}")
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace, ctx: AppContext) -> int:
-    from possuggest.store.rule_store import RuleStore
-
-    _start(ctx, getattr(args, "verbose", False))
-    with RuleStore(ctx.paths.rules_db) as store:
-        sets = store.rule_sets()
-        active = next((s for s in sets if s.active), None)
-        target = args.rule_set
-        if target is None:
-            older = [s.id for s in sets if active is not None and s.id < active.id]
-            if not older:
-                raise PossuggestError("no earlier rule set to roll back to")
-            target = older[0]
-        store.activate(target)
-    _out(f"rule set {target} is now active")
+    if args.release:
+        if args.rule_set is not None:
+            raise PossuggestError("--release takes no rule set id")
+        target = app.release(ctx, _verbose(args))
+        _out(f"rule set {target} (the newest) is now active; refreshes activate their sets again")
+        return 0
+    target = app.rollback(ctx, args.rule_set, _verbose(args))
+    _out(f"rule set {target} is now active and pinned: refreshes keep adding rule sets but do "
+         f"not activate them until 'possuggest rollback --release'")
     return 0
 
 
@@ -265,34 +191,17 @@ def _missing_x11_library() -> str | None:
 
 
 def cmd_info(args: argparse.Namespace, ctx: AppContext) -> int:
-    """Where everything is, for installers: folders, config, logs, till, active rules."""
+    """Where everything is, for installers: folders, config files in order, logs, till, rules."""
     from possuggest.core.config import example_config_text
 
     if args.example_config:
         sys.stdout.write(example_config_text())
         return 0
-    from possuggest.store.rule_store import RuleStore
-
-    till = f"{ctx.till_path}" + (" (demo store)" if ctx.uses_demo else "")
-    try:
-        check_till(ctx)
-        till_state = "readable"
-    except PossuggestError as exc:
-        till_state = str(exc)
-    active = "none yet (run 'possuggest refresh')"
-    if ctx.paths.rules_db.exists():
-        with RuleStore(ctx.paths.rules_db) as store:
-            rs = store.active_rule_set()
-        if rs is not None:
-            active = (f"{rs.id}, made {rs.created_at}: {rs.n_cross:,} cross-sell and "
-                      f"{rs.n_upgrade:,} upgrade rules from {rs.n_baskets:,} sales")
-    for label, value in (("version", __version__), ("data folder", ctx.paths.data_dir),
-                         ("config file", f"{ctx.paths.config_file}"
-                          + ("" if ctx.paths.config_file.exists() else " (absent: defaults)")),
-                         ("log file", ctx.paths.log_file), ("rule database", ctx.paths.rules_db),
-                         ("till database", till), ("till status", till_state),
-                         ("active rule set", active)):
+    rows, warnings = app.info(ctx)
+    for label, value in rows:
         _out(f"{label + ':':<17}{value}")
+    for w in warnings:
+        _out(f"{'warning:':<17}{w}")
     return 0
 
 
@@ -308,15 +217,18 @@ def cmd_gui(args: argparse.Namespace, ctx: AppContext) -> int:
         from possuggest.ui.app import run_gui
     except ImportError as exc:  # pragma: no cover - only without the Qt layer
         raise PossuggestError(f"the cashier panel is not available: {exc}") from None
-    return run_gui(args, ctx)
+    return run_gui(ctx, demo=bool(args.demo), exit_after=args.exit_after,
+                   verbose=_verbose(args))
 
 
 def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
-    try:
-        from possuggest.services.serve import run_serve
-    except ImportError as exc:  # pragma: no cover
-        raise PossuggestError(f"the basket API is not available: {exc}") from None
-    return run_serve(args, ctx)
+    from possuggest.services.serve import run_serve
+
+    def announce(text: str) -> None:
+        _out(text)
+        sys.stdout.flush()
+
+    return run_serve(ctx, args.port, _verbose(args), announce=announce)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -358,8 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("rule-sets", cmd_rule_sets, "list kept rule sets (* = active)")
     p.add_argument("--json", action="store_true")
 
-    p = add("rollback", cmd_rollback, "make an earlier rule set active again")
+    p = add("rollback", cmd_rollback, "make an earlier rule set active again and pin it "
+                                      "(refreshes then do not replace it)")
     p.add_argument("rule_set", nargs="?", type=int, help="rule set id (default: the previous one)")
+    p.add_argument("--release", action="store_true",
+                   help="undo the pin: the newest rule set becomes active again")
 
     try:
         from possuggest.cli.evaluate import add_evaluate_parser

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import secrets
-import shutil
+import math
 import sys
-import time
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,12 +119,14 @@ class WatcherSettings:
 class ApiSettings:
     enabled: bool = _f(True)
     port: int = _f(8765, lo=0, hi=65535)
-    token: str = _f("")
+    token: str = _f("", help="fixed API token; empty = one is generated into state.json "
+                             "in the data folder")
 
 
 @dataclass
 class UiSettings:
-    theme: str = _f("light", choices=("light", "dark"))
+    theme: str = _f("light", choices=("light", "dark"),
+                    help="the look's defaults; a cashier's own choices are kept in state.json")
     always_on_top: bool = _f(False)
     compact: bool = _f(False)
     large_font: bool = _f(False)
@@ -178,6 +178,8 @@ def _convert(value: Any, tp: Any, key: str, meta: dict[str, Any]) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"config key '{key}': expected a finite number, got {value!r}")
     elif tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"config key '{key}': expected text, got {value!r}")
@@ -245,7 +247,7 @@ def example_config_text() -> str:
             if help_text:
                 lines.append(f"# {help_text}")
             key = _toml_key(f.name)
-            value = settings_to_dict(obj)[key] if dataclasses.is_dataclass(obj) else None
+            value = settings_to_dict(obj)[key]      # obj is a settings section: a dataclass
             lines.append(tomli_w.dumps({key: value}).strip() if value != [] else f"{key} = []")
         if prefix and scalars:
             lines.append("")
@@ -258,60 +260,62 @@ def example_config_text() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def load_settings(path: Path) -> Settings:
-    """Read and validate the config file; a missing file gives the defaults. Raises ConfigError."""
-    if not path.exists():
-        return Settings()
+def read_config_file(path: Path) -> dict[str, Any]:
+    """One TOML file as a dict; a missing file is empty. Raises ConfigError naming the file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a folder, not a file") from None
     except OSError as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
-    return settings_from_dict(data)
-
-
-def load_settings_or_default(path: Path) -> tuple[Settings, str | None]:
-    """For the GUI: never fatal. A bad file is copied aside and reported; defaults are used."""
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     try:
-        return load_settings(path), None
-    except ConfigError as exc:
-        backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply") from None
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; any other value in ``over`` replaces the one in ``base``."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_settings_files(paths: Sequence[Path]) -> Settings:
+    """Settings from several files read in order (machine-wide, the user's, ``--config``):
+    later files override earlier ones key by key. Absent files are skipped. A bad value raises
+    ConfigError naming the key and the file it came from."""
+    merged: dict[str, Any] = {}
+    for path in paths:
+        data = read_config_file(path)
+        if not data:
+            continue
         try:
-            shutil.copy2(path, backup)
-            note = f"{exc} — kept a copy as {backup.name}, using defaults"
-        except OSError:
-            note = f"{exc} — using defaults"
-        log.warning("%s", note)
-        return Settings(), note
+            settings_from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (in {path})") from None
+        merged = _merge(merged, data)
+    return settings_from_dict(merged)
 
 
-def save_settings(settings: Settings, path: Path) -> None:
-    """Write atomically (temp file + rename) with owner-only permissions (the file holds the API token)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = tomli_w.dumps(settings_to_dict(settings))
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    try:
-        os.chmod(path, 0o600)
-    except OSError:  # pragma: no cover - e.g. some Windows shares
-        pass
-
-
-def ensure_api_token(settings: Settings, path: Path) -> str:
-    """Give the local API a random token on first start and store it in the config file."""
-    if not settings.api.token:
-        settings.api.token = secrets.token_urlsafe(24)
-        save_settings(settings, path)
-    return settings.api.token
+def load_settings(path: Path) -> Settings:
+    """Read and validate one config file; a missing file gives the defaults. Raises ConfigError."""
+    return load_settings_files([path])
 
 
 __all__ = [
     "Settings", "TillSettings", "TillMapping", "MiningSettings", "PolicySettings", "ManualRule",
     "UpgradePath", "WatcherSettings", "ApiSettings", "UiSettings", "HoldoutSettings",
-    "load_settings", "load_settings_or_default", "save_settings", "settings_from_dict",
-    "settings_to_dict", "ensure_api_token",
+    "load_settings", "load_settings_files", "read_config_file", "settings_from_dict",
+    "settings_to_dict",
 ]

@@ -1,4 +1,5 @@
-"""Where possuggest keeps its own files: data folder, config file, logs, rule database."""
+"""Where possuggest keeps its own files: data folder, config files (machine-wide, the user's,
+``--config``), state file, logs, rule database."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import platformdirs
 
 APP_NAME = "possuggest"
 DATA_DIR_ENV = "POSSUGGEST_DATA_DIR"
+SITE_CONFIG_ENV = "POSSUGGEST_SITE_CONFIG"     # overrides the machine-wide file (tests, installers)
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,23 @@ class AppPaths:
     """All file locations for one possuggest installation."""
 
     data_dir: Path
-    config_file: Path
+    config_file: Path                   # the user's file (or data folder's with --data-dir)
+    site_config_file: Path | None = None    # machine-wide, read first
+    extra_config_file: Path | None = None   # --config, read last
+
+    @property
+    def config_files(self) -> tuple[Path, ...]:
+        """The config files in the order they are read; later ones override earlier ones."""
+        return tuple(p for p in (self.site_config_file, self.config_file, self.extra_config_file)
+                     if p is not None)
+
+    @property
+    def state_file(self) -> Path:
+        return self.data_dir / "state.json"
+
+    @property
+    def lock_dir(self) -> Path:
+        return self.data_dir / "locks"
 
     @property
     def rules_db(self) -> Path:
@@ -40,16 +58,28 @@ class AppPaths:
         self.log_dir.mkdir(parents=True, exist_ok=True)
 
 
+def site_config_file() -> Path:
+    """The machine-wide config file an installer writes for every cashier account."""
+    env = os.environ.get(SITE_CONFIG_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
 def resolve_paths(data_dir: str | os.PathLike[str] | None = None,
                   config_file: str | os.PathLike[str] | None = None) -> AppPaths:
-    """Work out the folders: ``--data-dir`` (or $POSSUGGEST_DATA_DIR) keeps everything together,
-    otherwise the platform's data and config folders are used."""
+    """Work out the folders: ``--data-dir`` (or $POSSUGGEST_DATA_DIR) keeps data and the user's
+    config together, otherwise the platform's data and config folders are used. The
+    machine-wide file is read first, then the user's, then ``--config`` if given."""
     explicit = data_dir or os.environ.get(DATA_DIR_ENV)
+    extra = Path(config_file).expanduser().resolve() if config_file else None
     if explicit:
         ddir = Path(explicit).expanduser().resolve()
-        cfg = Path(config_file).expanduser().resolve() if config_file else ddir / "config.toml"
+        cfg = ddir / "config.toml"
     else:
         ddir = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-        cfg = (Path(config_file).expanduser().resolve() if config_file
-               else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml")
-    return AppPaths(data_dir=ddir, config_file=cfg)
+        cfg = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+    if extra == cfg:
+        extra = None
+    return AppPaths(data_dir=ddir, config_file=cfg, site_config_file=site_config_file(),
+                    extra_config_file=extra)

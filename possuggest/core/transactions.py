@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 
 
@@ -29,8 +31,9 @@ class Transactions:
         return len(self.items)
 
     @classmethod
-    def from_pairs(cls, basket_keys: Sequence | np.ndarray, item_codes: Sequence | np.ndarray,
-                   times: Sequence | np.ndarray | None = None) -> Transactions:
+    def from_pairs(cls, basket_keys: Sequence[Any] | np.ndarray,
+                   item_codes: Sequence[Any] | np.ndarray,
+                   times: Sequence[float] | np.ndarray | None = None) -> Transactions:
         """Build from parallel sequences (one entry per line). Duplicate lines collapse.
 
         ``times`` gives each line's basket time (epoch seconds); a basket takes its first line's.
@@ -65,7 +68,7 @@ class Transactions:
         codes = [str(x) for b in baskets for x in b]
         return cls.from_pairs(keys, codes)
 
-    def matrix(self, dtype: type = np.float64) -> sp.csr_matrix:
+    def matrix(self, dtype: npt.DTypeLike = np.float64) -> sp.csr_matrix:
         """Basket x item binary matrix (CSR)."""
         data = np.ones(len(self.basket), dtype=dtype)
         return sp.csr_matrix((data, (self.basket, self.item)),

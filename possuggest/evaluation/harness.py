@@ -37,7 +37,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -45,13 +45,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from possuggest.core.errors import Cancelled
+from possuggest.core.progress import CancelledFn, ProgressFn, check_cancelled, sub_range
 from possuggest.core.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
-CancelledFn = Callable[[], bool]
+_CANCELLED = "evaluation cancelled"
 
 #: Length of the list asked of every method (MRR is computed at 10).
 LIST_LENGTH = 10
@@ -293,9 +292,10 @@ def _batch_size(n_items: int) -> int:
     return int(max(1, min(_MAX_BATCH, _BLOCK_CELLS // max(n_items, 1))))
 
 
-def _run_method(rec: Recommender, cases: Cases, progress: Callable[[float], None],
+def _run_method(rec: Recommender, cases: Cases, progress: ProgressFn,
                 cancelled: CancelledFn | None) -> tuple[np.ndarray, float]:
     """Top-``LIST_LENGTH`` lists for all cases (padded with -1) and the seconds it took."""
+    msg = f"{rec.name}: ranking"
     n = len(cases)
     k = LIST_LENGTH
     out = np.full((n, k), -1, dtype=np.int64)
@@ -304,8 +304,7 @@ def _run_method(rec: Recommender, cases: Cases, progress: Callable[[float], None
     if callable(batch_fn):
         size = int(getattr(rec, "batch_size", 0) or _batch_size(cases.queries.shape[1]))
         for lo in range(0, n, size):
-            if cancelled is not None and cancelled():
-                raise Cancelled("evaluation cancelled")
+            check_cancelled(cancelled, _CANCELLED)
             hi = min(n, lo + size)
             if getattr(rec, "uses_time", False) and cases.times is not None:
                 # context-aware methods see when each basket was rung up, nothing else
@@ -318,17 +317,16 @@ def _run_method(rec: Recommender, cases: Cases, progress: Callable[[float], None
                                  f"expected ({hi - lo}, {k})")
             w = min(k, got.shape[1])
             out[lo:hi, :w] = got[:, :w]
-            progress(hi / max(n, 1))
+            progress(hi / max(n, 1), msg)
     else:
         step = max(1, n // 100)
         for i in range(n):
             if i % step == 0:
-                if cancelled is not None and cancelled():
-                    raise Cancelled("evaluation cancelled")
-                progress(i / max(n, 1))
+                check_cancelled(cancelled, _CANCELLED)
+                progress(i / max(n, 1), msg)
             got = np.asarray(rec.recommend(cases.query(i), k), dtype=np.int64)[:k]
             out[i, :len(got)] = got
-        progress(1.0)
+        progress(1.0, msg)
     return out, time.perf_counter() - t0
 
 
@@ -360,13 +358,10 @@ def evaluate(tx: Transactions, recommenders: Sequence[Recommender], seed: int = 
     ``progress(fraction, message)`` is called as work advances; when ``cancelled()`` returns
     True the run stops with :class:`~possuggest.core.errors.Cancelled`.
     """
-    def report(frac: float, msg: str) -> None:
-        if progress is not None:
-            progress(min(1.0, max(0.0, frac)), msg)
+    report = sub_range(progress, 0.0, 1.0)      # clamps to 0..1
 
     def check() -> None:
-        if cancelled is not None and cancelled():
-            raise Cancelled("evaluation cancelled")
+        check_cancelled(cancelled, _CANCELLED)
 
     report(0.0, "splitting baskets")
     split = split_transactions(tx, train_share=train_share, seed=seed)
@@ -405,9 +400,8 @@ def evaluate(tx: Transactions, recommenders: Sequence[Recommender], seed: int = 
         fit_s = time.perf_counter() - t0
         check()
         report(lo + 0.4 * span, f"{rec.name}: ranking")
-        lists, rec_s = _run_method(
-            rec, cases, lambda f, lo=lo, msg=f"{rec.name}: ranking":
-            report(lo + span * (0.4 + 0.6 * f), msg), cancelled)
+        lists, rec_s = _run_method(rec, cases, sub_range(report, lo + 0.4 * span, lo + span),
+                                   cancelled)
         methods[rec.name] = rank_metrics(lists, cases.hidden, split.train.n_items)
         timings[rec.name] = {"fit_s": fit_s, "recommend_s": rec_s,
                              "per_case_ms": 1000.0 * rec_s / max(n_cases, 1)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,18 +19,14 @@ import scipy.sparse as sp
 
 from possuggest.core.config import MiningSettings
 from possuggest.core.context_time import DAYPART_HOURS, N_CONTEXT
-from possuggest.core.errors import Cancelled
+from possuggest.core.products import Product
+from possuggest.core.progress import CancelledFn, ProgressFn, sub_range
 from possuggest.core.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
-CancelledFn = Callable[[], bool]
-
 RULE_COLUMNS = ["kind", "antecedent", "consequent", "count", "support", "confidence", "lift",
                 "leverage", "conviction", "antecedent_count", "consequent_count", "weight"]
-
-
 
 SEP = "\t"   # antecedent item separator in stored rules
 
@@ -53,11 +49,6 @@ class MiningResult:
     @property
     def n_upgrade(self) -> int:
         return int((self.rules["kind"] == "upgrade").sum())
-
-
-def _check(cancelled: CancelledFn | None) -> None:
-    if cancelled is not None and cancelled():
-        raise Cancelled("refresh cancelled")
 
 
 def recency_weights(tx: Transactions, half_life_days: float) -> np.ndarray | None:
@@ -271,18 +262,6 @@ def mine_multi_rules(tx: Transactions, min_support: float, max_antecedent: int,
     })
 
 
-@dataclass(frozen=True)
-class CatalogItem:
-    """What upgrade mining needs to know of a product."""
-
-    sku: str
-    name: str
-    category: str
-    family: str
-    price: float
-    active: bool = True
-
-
 def _words(name: str) -> frozenset[str]:
     return frozenset(w for w in name.lower().replace("-", " ").split()
                      if not any(ch.isdigit() for ch in w))
@@ -300,7 +279,7 @@ def _name_head(name: str) -> str:
     return words[0] if words else ""
 
 
-def mine_upgrades(tx: Transactions, catalog: dict[str, CatalogItem],
+def mine_upgrades(tx: Transactions, catalog: Mapping[str, Product],
                   settings: MiningSettings) -> pd.DataFrame:
     """Upgrade candidates X→Y: Y is a pricier alternative in the same family (optionally,
     for family-less items, the same category and product type), bought instead of X rather
@@ -313,7 +292,7 @@ def mine_upgrades(tx: Transactions, catalog: dict[str, CatalogItem],
     index = {sku: i for i, sku in enumerate(tx.items)}
     x = tx.matrix(np.float64)
     counts = np.asarray(x.sum(axis=0)).ravel()
-    groups: dict[tuple[str, str], list[CatalogItem]] = {}
+    groups: dict[tuple[str, str], list[Product]] = {}
     for item in catalog.values():
         if item.sku not in index or item.price <= 0:
             continue
@@ -371,17 +350,13 @@ def mine_upgrades(tx: Transactions, catalog: dict[str, CatalogItem],
 
 
 def mine_rules(tx: Transactions, settings: MiningSettings,
-               catalog: dict[str, CatalogItem] | None = None,
+               catalog: Mapping[str, Product] | None = None,
                progress: ProgressFn | None = None,
                cancelled: CancelledFn | None = None) -> MiningResult:
-    """All rules for one rule set: pairs, multi-item antecedents, upgrades."""
+    """All rules for one rule set: pairs, multi-item antecedents, upgrades (these need the
+    ``catalog``: families and prices)."""
     started = time.perf_counter()
-
-    def step(frac: float, msg: str) -> None:
-        _check(cancelled)
-        if progress:
-            progress(frac, msg)
-
+    step = sub_range(progress, 0.0, 1.0, cancelled, "refresh cancelled")
     step(0.0, "counting pairs")
     weights = recency_weights(tx, settings.half_life_days)
     pairs, item_w = mine_pair_rules(tx, settings.min_count, weights, settings.ease_lambda,

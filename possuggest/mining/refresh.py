@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,14 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from possuggest.core.config import Settings
-from possuggest.core.errors import Cancelled
-from possuggest.store.rule_store import RuleStore
+from possuggest.core.progress import CancelledFn, ProgressFn, check_cancelled, sub_range
+from possuggest.store.rule_store import RuleSetInfo, RuleStore
 from possuggest.till.reader import TillReader
 
 log = logging.getLogger(__name__)
-
-ProgressFn = Callable[[float, str], None]
-CancelledFn = Callable[[], bool]
 
 
 @dataclass(frozen=True)
@@ -56,39 +52,30 @@ def refresh(till_path: str | Path, store_path: str | Path, settings: Settings,
             cancelled: CancelledFn | None = None) -> RefreshSummary:
     """Mine the till's sales into a new active rule set. Opens its own connections (so it can
     run in any thread). The previous set stays active until the new one is complete."""
-    from possuggest.mining.miner import CatalogItem, mine_rules  # heavy imports: pandas, mlxtend
+    from possuggest.mining.miner import mine_rules  # heavy imports: pandas, mlxtend
 
     started = time.perf_counter()
 
     def stage(lo: float, hi: float) -> ProgressFn:
-        def fn(frac: float, msg: str) -> None:
-            if cancelled is not None and cancelled():
-                raise Cancelled("refresh cancelled")
-            if progress is not None:
-                progress(lo + (hi - lo) * max(0.0, min(1.0, frac)), msg)
-        return fn
+        return sub_range(progress, lo, hi, cancelled, "refresh cancelled")
 
     with TillReader(till_path, settings.till) as till:
         products = till.read_products()
         tx = till.read_transactions(settings.mining.window_days, stage(0.0, 0.35), cancelled)
-    catalog = {s: CatalogItem(p.sku, p.name, p.category, p.family, p.price, p.active)
-               for s, p in products.items()}
-    result = mine_rules(tx, settings.mining, catalog, stage(0.35, 0.9), cancelled)
+    result = mine_rules(tx, settings.mining, products, stage(0.35, 0.9), cancelled)
     stage(0.9, 1.0)(0.0, "saving rule set")
     times = tx.basket_time if tx.basket_time is not None and tx.n_baskets else np.array([np.nan])
     w_start = _iso(float(np.nanmin(times))) if not np.all(np.isnan(times)) else None
     w_end = _iso(float(np.nanmax(times))) if not np.all(np.isnan(times)) else None
-    info = {"source": str(till_path), "n_baskets": tx.n_baskets, "n_items": tx.n_items,
-            "n_cross": result.n_cross, "n_upgrade": result.n_upgrade,
-            "window_start": w_start, "window_end": w_end,
-            "seconds": time.perf_counter() - started,
-            "params": asdict(settings.mining), "notes": result.notes}
-    if cancelled is not None and cancelled():
-        raise Cancelled("refresh cancelled")
+    info = RuleSetInfo(source=str(till_path), n_baskets=tx.n_baskets, n_items=tx.n_items,
+                       n_cross=result.n_cross, n_upgrade=result.n_upgrade,
+                       window_start=w_start, window_end=w_end,
+                       seconds=time.perf_counter() - started,
+                       params=asdict(settings.mining), notes=result.notes)
+    check_cancelled(cancelled, "refresh cancelled")
     store = RuleStore(store_path)
     try:
-        rs_id = store.write_rule_set(result.rules, result.item_counts,
-                                     [asdict(p) for p in products.values()], info,
+        rs_id = store.write_rule_set(result.rules, result.item_counts, products.values(), info,
                                      keep=settings.mining.keep_rule_sets,
                                      context_counts=result.context_counts)
     finally:

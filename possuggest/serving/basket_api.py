@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from possuggest import __version__
+from possuggest.serving.sale_session import counted_skus
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,11 @@ MAX_BODY = 64 * 1024
 class BasketRequest:
     register: str
     sale_id: str | None
-    skus: list[str]
+    lines: tuple[tuple[str, float], ...]      # (sku, qty) as sent; the session counts them
+
+    @property
+    def skus(self) -> list[str]:
+        return counted_skus(self.lines)
 
 
 class BadRequest(ValueError):
@@ -53,16 +58,18 @@ def parse_basket(body: bytes) -> BasketRequest:
     items = data.get("items")
     if not isinstance(items, list):
         raise BadRequest("'items' must be a list")
-    skus: list[str] = []
+    lines: list[tuple[str, float]] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("sku"), str) or not item["sku"]:
             raise BadRequest(f"items[{i}] must be an object with a string 'sku'")
         qty = item.get("qty", 1)
         if isinstance(qty, bool) or not isinstance(qty, (int, float)):
             raise BadRequest(f"items[{i}].qty must be a number")
-        if qty > 0 and item["sku"] not in skus:
-            skus.append(item["sku"])
-    return BasketRequest(str(register), None if sale_id is None else str(sale_id), skus)
+        try:
+            lines.append((item["sku"], float(qty)))
+        except OverflowError:
+            raise BadRequest(f"items[{i}].qty is out of range") from None
+    return BasketRequest(str(register), None if sale_id is None else str(sale_id), tuple(lines))
 
 
 BasketHandler = Callable[[BasketRequest], list[dict[str, Any]]]
@@ -165,6 +172,20 @@ class BasketApi:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+def basket_handler(hub: Any, on_update: Callable[[BasketRequest], None] | None = None
+                   ) -> BasketHandler:
+    """The API's handler over a SessionHub: the request becomes the same BasketUpdate every
+    other source delivers; ``on_update`` is told afterwards (the panel redraws)."""
+    from possuggest.serving.sale_session import BasketUpdate
+
+    def handle(req: BasketRequest) -> list[dict[str, Any]]:
+        view = hub.apply(BasketUpdate(req.register, req.sale_id, req.lines, "api"))
+        if on_update is not None:
+            on_update(req)
+        return [suggestion_json(s) for s in view.suggestions]
+    return handle
 
 
 def suggestion_json(s: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from possuggest.core.config import PolicySettings
 from possuggest.core.context_time import N_CONTEXT, bucket_of
+from possuggest.core.products import Product
 from possuggest.serving.reasons import (
     bestseller_reason,
     cross_reason,
@@ -27,7 +28,6 @@ from possuggest.serving.reasons import (
     upgrade_reason,
 )
 from possuggest.store.rule_store import RuleArrays
-from possuggest.till.reader import Product
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +131,7 @@ class SuggestionEngine:
         self.policy = policy or PolicySettings()
         self.scoring = scoring or ScoringParams()
         if products is None and rules is not None:
-            products = {s: Product(s, d.get("name") or s, d.get("category") or "",
-                                   d.get("family") or "", float(d.get("price") or 0.0),
-                                   d.get("cost"), d.get("stock"), bool(d.get("active", True)))
-                        for s, d in rules.products.items()}
+            products = rules.products        # the snapshot kept with the rule set
         self.products: dict[str, Product] = dict(products or {})
         self.require_catalog = bool(self.products) if require_catalog is None else require_catalog
         self._build()
@@ -180,8 +177,8 @@ class SuggestionEngine:
                 add(sku)
             for c in r.consequent:
                 add(c)
-            for a in r.antecedent:
-                for sku in a:
+            for ante in r.antecedent:
+                for sku in ante:
                     add(sku)
             n_total = float(r.rule_set.n_baskets) or 1.0
         for rule in p.manual:
@@ -230,17 +227,18 @@ class SuggestionEngine:
             indptr = np.cumsum(indptr)
             pair_cons, pair_strength = cons[order], strength[order]
             pair_conf, pair_lift, pair_rid = r.confidence[order], r.lift[order], r.rule_id[order]
-            multi_rows = np.flatnonzero(ok & (asize > 1)) if s.multi_weight > 0 else []
+            multi_rows = (np.flatnonzero(ok & (asize > 1)) if s.multi_weight > 0
+                          else np.zeros(0, dtype=np.int64))
+            columns: dict[tuple[int, ...], tuple[list[Any], ...]] = {}
             for i in multi_rows:   # with no weight they would add nothing: not indexed
                 key = tuple(sorted(skus[a] for a in r.antecedent[i]))
-                multi.setdefault(key, ([], [], [], [], []))
-                m = multi[key]
+                m = columns.setdefault(key, ([], [], [], [], []))
                 m[0].append(cons[i])
                 m[1].append(r.count[i] / (ante_count[i] + s.shrink) * s.multi_weight)
                 m[2].append(r.confidence[i])
                 m[3].append(r.lift[i])
                 m[4].append(r.rule_id[i])
-            multi = {k: tuple(np.array(v) for v in vals) for k, vals in multi.items()}
+            multi = {k: tuple(np.array(v) for v in vals) for k, vals in columns.items()}
             for key in multi:
                 multi_members[list(key)] = True
             for i in np.flatnonzero((r.kind == "upgrade") & (r.confidence >= p.min_upgrade_share)):
@@ -359,9 +357,9 @@ class SuggestionEngine:
         in_basket[b_idx] = True
         allowed = cat.eligible & ~in_basket
         for s in exclude:
-            j = ix.idx.get(s)
-            if j is not None:
-                allowed[j] = False
+            k = ix.idx.get(s)
+            if k is not None:
+                allowed[k] = False
         for j in self._blocked_any:
             allowed[j] = False
         for i in b_idx:
@@ -416,12 +414,12 @@ class SuggestionEngine:
             cand = cand[np.argpartition(-score[cand], want)[:want]]
         cand = cand[np.argsort(-score[cand], kind="stable")]
         cross: list[Suggestion] = []
-        for j in cand:
-            if j in taken:
+        for c_j in cand:
+            if c_j in taken:
                 continue
-            cross.append(self._explain(int(j), float(score[j]), b_idx, parts, cons, strength,
-                                       multi_hits, prior_w * float(prior[j]),
-                                       float(prior[j]), bucket if self._has_context else -1))
+            cross.append(self._explain(int(c_j), float(score[c_j]), b_idx, parts, cons, strength,
+                                       multi_hits, prior_w * float(prior[c_j]),
+                                       float(prior[c_j]), bucket if self._has_context else -1))
         # 4. merge: an upgrade goes before cross-sells less likely than its share
         merged = list(out)
         ui = 0
@@ -486,7 +484,8 @@ class SuggestionEngine:
         """The largest single contribution to item j's score gives the reason: a rule, or
         how popular the item is (at this time of day)."""
         ix = self._ix
-        best_val, best = -1.0, None
+        best_val = -1.0
+        best: tuple[tuple[int, ...], float, float, int] | None = None
         hits = np.flatnonzero(cons == j)
         if len(hits):
             h = hits[np.argmax(strength[hits])]

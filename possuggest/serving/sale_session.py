@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,27 @@ from possuggest.serving.events import in_holdout
 log = logging.getLogger(__name__)
 
 EventSink = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass(frozen=True)
+class BasketUpdate:
+    """The state of one register's sale, as every basket source delivers it: the till
+    watcher, the basket API and the scan box alike."""
+
+    register: str
+    sale_id: str | None
+    lines: tuple[tuple[str, float], ...]        # (sku, qty) in ring-up order
+    source: str = ""
+
+
+def counted_skus(lines: Iterable[tuple[str, float]]) -> list[str]:
+    """The one rule for which lines count: a positive quantity (returns and zero lines do
+    not), each SKU once, in the order it was rung up."""
+    out: dict[str, None] = {}
+    for sku, qty in lines:
+        if qty > 0 and sku:
+            out.setdefault(sku, None)
+    return list(out)
 
 
 @dataclass(frozen=True)
@@ -72,9 +93,13 @@ class SaleSession:
                 "rule_set_id": eng.rule_set_id if eng else None, "action": action,
                 "source": source, "holdout": self._sale.holdout}
 
+    def apply(self, update: BasketUpdate) -> SessionView:
+        """A basket source's update for this register."""
+        return self.update(update.sale_id, counted_skus(update.lines), update.source)
+
     def update(self, sale_id: str | None, skus: list[str] | tuple[str, ...],
                source: str = "") -> SessionView:
-        """A new basket state for this register (from the watcher, the API or the scan box)."""
+        """A new basket state for this register (already counted: see :func:`counted_skus`)."""
         with self._lock:
             sid = None if sale_id is None else str(sale_id)
             if sid != self._sale.sale_id:
@@ -126,8 +151,10 @@ class SaleSession:
     def add_item(self, sku: str, source: str = "scan") -> SessionView:
         """The scan box: add one item to the current (local) basket."""
         with self._lock:
-            return self.update(self._sale.sale_id or f"local-{int(time.time())}",
-                               [*self._basket, sku], source)
+            lines = tuple((s, 1.0) for s in (*self._basket, sku))
+            return self.apply(BasketUpdate(self.register,
+                                           self._sale.sale_id or f"local-{int(time.time())}",
+                                           lines, source))
 
     def clear(self, source: str = "") -> SessionView:
         with self._lock:
@@ -154,6 +181,18 @@ class SessionHub:
                 s = self._sessions[register] = SaleSession(self.engine, register,
                                                            self.holdout_share, self.sink)
             return s
+
+    def apply(self, update: BasketUpdate) -> SessionView:
+        """Route a basket source's update to its register's session."""
+        return self.session(update.register).apply(update)
+
+    def set_holdout_share(self, share: float) -> None:
+        """A new holdout share applies from each register's next sale."""
+        with self._lock:
+            self.holdout_share = share
+            sessions = list(self._sessions.values())
+        for s in sessions:
+            s.holdout_share = share
 
     def set_engine(self, engine: SuggestionEngine | None) -> None:
         with self._lock:

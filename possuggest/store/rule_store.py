@@ -13,13 +13,14 @@ import math
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from possuggest.core.errors import RuleStoreError
+from possuggest.core.products import Product
 
 log = logging.getLogger(__name__)
 
@@ -102,19 +103,23 @@ CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 
 @dataclass(frozen=True)
 class RuleSetInfo:
-    id: int
-    created_at: str
-    active: bool
-    source: str
-    n_baskets: int
-    n_items: int
-    n_cross: int
-    n_upgrade: int
-    window_start: str | None
-    window_end: str | None
-    seconds: float
-    params: dict[str, Any]
-    notes: list[str]
+    """One rule set's record (a row of ``rule_sets``). Refresh fills in what it mined and hands
+    it to :meth:`RuleStore.write_rule_set`, which assigns ``id``, ``created_at`` and ``active``
+    (the values given for those three are ignored); reads return it complete."""
+
+    id: int = 0                         # 0 until the store has written it
+    created_at: str = ""
+    active: bool = False
+    source: str = ""                    # the till (or file) the sales came from
+    n_baskets: int = 0
+    n_items: int = 0
+    n_cross: int = 0
+    n_upgrade: int = 0
+    window_start: str | None = None     # the first and last sale mined (till's ISO text)
+    window_end: str | None = None
+    seconds: float = 0.0                # how long the refresh took
+    params: dict[str, Any] = field(default_factory=dict)   # the mining settings used
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -131,7 +136,7 @@ class RuleArrays:
     lift: np.ndarray
     support: np.ndarray
     item_counts: dict[str, float]
-    products: dict[str, dict[str, Any]]
+    products: dict[str, Product]              # the catalogue as it was when the set was mined
     weight: np.ndarray | None = None          # EASE weight per rule (NaN = none)
     context: dict[int, dict[str, float]] | None = None   # bucket -> sku -> count ('*' = all)
 
@@ -207,12 +212,14 @@ class RuleStore:
         self.close()
 
     # -- rule sets ------------------------------------------------------------------------
-    def write_rule_set(self, rules: Any, item_counts: Any, products: Iterable[dict[str, Any]],
-                       info: dict[str, Any], keep: int = 5, context_counts: Any = None) -> int:
-        """Write a complete rule set and make it active, all in one transaction.
+    def write_rule_set(self, rules: Any, item_counts: Any, products: Iterable[Product],
+                       info: RuleSetInfo, keep: int = 5, context_counts: Any = None) -> int:
+        """Write a complete rule set and make it active (unless a rollback pinned another
+        set: then it is only added), all in one transaction.
 
         ``rules`` is a DataFrame with mining.RULE_COLUMNS; ``item_counts`` has sku, count,
-        support. Older sets beyond ``keep`` are pruned in the same transaction.
+        support; ``products`` is the catalogue snapshot kept with the set. Older sets beyond
+        ``keep`` are pruned in the same transaction. Returns the new set's id.
         """
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
@@ -221,12 +228,10 @@ class RuleStore:
                 "INSERT INTO rule_sets (created_at, active, source, n_baskets, n_items, n_cross,"
                 " n_upgrade, window_start, window_end, seconds, params, notes)"
                 " VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.strftime("%Y-%m-%dT%H:%M:%S"), info.get("source", ""),
-                 int(info.get("n_baskets", 0)), int(info.get("n_items", 0)),
-                 int(info.get("n_cross", 0)), int(info.get("n_upgrade", 0)),
-                 info.get("window_start"), info.get("window_end"),
-                 float(info.get("seconds", 0.0)), json.dumps(info.get("params", {})),
-                 json.dumps(info.get("notes", []))))
+                (time.strftime("%Y-%m-%dT%H:%M:%S"), info.source,
+                 int(info.n_baskets), int(info.n_items), int(info.n_cross), int(info.n_upgrade),
+                 info.window_start, info.window_end, float(info.seconds),
+                 json.dumps(info.params), json.dumps(info.notes)))
             rs_id = int(cur.lastrowid or 0)
             n = len(rules)
             if n:
@@ -257,19 +262,19 @@ class RuleStore:
                 ({"rule_set_id": rs_id, "sku": str(s), "count": float(k), "support": float(p)}
                  for s, k, p in zip(item_counts["sku"], item_counts["count"],
                                     item_counts["support"])), batch_size=5000)
-            db["products"].insert_all(
-                ({"rule_set_id": rs_id, "sku": p["sku"], "name": p.get("name"),
-                  "category": p.get("category"), "family": p.get("family"),
-                  "price": p.get("price"), "cost": p.get("cost"), "stock": p.get("stock"),
-                  "active": int(bool(p.get("active", True)))} for p in products),
-                batch_size=5000)
-            c.execute("UPDATE rule_sets SET active = (id = ?)", (rs_id,))
+            c.executemany("INSERT INTO products (rule_set_id, sku, name, category, family, price,"
+                          " cost, stock, active) VALUES (?,?,?,?,?,?,?,?,?)",
+                          ((rs_id, *p.to_row()) for p in products))
+            pinned = self.pinned_rule_set()
+            if pinned is None:          # a rollback pins its set: a refresh then only adds
+                c.execute("UPDATE rule_sets SET active = (id = ?)", (rs_id,))
             self._prune(keep)
             c.execute("COMMIT")
         except BaseException:
             c.execute("ROLLBACK")
             raise
-        log.info("rule set %d written and active (%d rules)", rs_id, len(rules))
+        log.info("rule set %d written (%d rules)%s", rs_id, len(rules),
+                 "" if pinned is None else f"; rule set {pinned} stays active (pinned)")
         return rs_id
 
     def _prune(self, keep: int) -> None:
@@ -283,9 +288,11 @@ class RuleStore:
 
     def _info(self, row: sqlite3.Row | tuple[Any, ...]) -> RuleSetInfo:
         (rid, created, active, source, nb, ni, nc, nu, ws, we, secs, params, notes) = row
-        return RuleSetInfo(int(rid), created, bool(active), source or "", nb or 0, ni or 0,
-                           nc or 0, nu or 0, ws, we, secs or 0.0,
-                           json.loads(params or "{}"), json.loads(notes or "[]"))
+        return RuleSetInfo(id=int(rid), created_at=created, active=bool(active),
+                           source=source or "", n_baskets=nb or 0, n_items=ni or 0,
+                           n_cross=nc or 0, n_upgrade=nu or 0, window_start=ws, window_end=we,
+                           seconds=secs or 0.0, params=json.loads(params or "{}"),
+                           notes=json.loads(notes or "[]"))
 
     def rule_sets(self) -> list[RuleSetInfo]:
         return [self._info(r) for r in self.conn.execute(
@@ -298,14 +305,22 @@ class RuleStore:
                 return info
         return None
 
-    def activate(self, rule_set_id: int) -> None:
-        """Roll back (or forward) to a kept rule set, in one transaction."""
+    def pinned_rule_set(self) -> int | None:
+        """The rule set a rollback pinned (refreshes then add sets without activating them)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'pinned_rule_set'").fetchone()
+        return int(row[0]) if row and row[0] else None
+
+    def activate(self, rule_set_id: int, pin: bool = False) -> None:
+        """Roll back (or forward) to a kept rule set, in one transaction. ``pin`` keeps it
+        active through later refreshes until :meth:`unpin`; without it any pin is cleared."""
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
         try:
             if not c.execute("SELECT 1 FROM rule_sets WHERE id = ?", (rule_set_id,)).fetchone():
                 raise RuleStoreError(f"no rule set {rule_set_id} (see 'possuggest rule-sets')")
             c.execute("UPDATE rule_sets SET active = (id = ?)", (rule_set_id,))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('pinned_rule_set', ?)",
+                      (str(rule_set_id) if pin else "",))
             c.execute("COMMIT")
         except BaseException:
             c.execute("ROLLBACK")
@@ -332,11 +347,9 @@ class RuleStore:
             context.setdefault(int(b), {})[sku] = float(cnt_)
         items = dict(self.conn.execute(
             "SELECT sku, count FROM item_counts WHERE rule_set_id = ?", (info.id,)).fetchall())
-        prods = {r[0]: {"sku": r[0], "name": r[1], "category": r[2], "family": r[3],
-                        "price": r[4], "cost": r[5], "stock": r[6], "active": bool(r[7])}
-                 for r in self.conn.execute(
-                     "SELECT sku, name, category, family, price, cost, stock, active"
-                     " FROM products WHERE rule_set_id = ?", (info.id,))}
+        prods = {str(r[0]): Product.from_row(*r) for r in self.conn.execute(
+            "SELECT sku, name, category, family, price, cost, stock, active"
+            " FROM products WHERE rule_set_id = ?", (info.id,))}
         return RuleArrays(
             rule_set=info,
             rule_id=np.array(rid, dtype=np.int64),
@@ -408,12 +421,12 @@ class RuleStore:
 
 
 def arrays_from_mining(rules: Any, item_counts: Any, n_baskets: int,
-                       products: dict[str, dict[str, Any]] | None = None,
+                       products: dict[str, Product] | None = None,
                        rule_set_id: int = 0, context_counts: Any = None) -> RuleArrays:
     """A mined rule set straight into the engine's form, without a database (evaluation)."""
-    info = RuleSetInfo(rule_set_id, "", True, "memory", int(n_baskets), len(item_counts),
-                       int((rules["kind"] == "cross").sum()), int((rules["kind"] == "upgrade").sum()),
-                       None, None, 0.0, {}, [])
+    info = RuleSetInfo(id=rule_set_id, active=True, source="memory", n_baskets=int(n_baskets),
+                       n_items=len(item_counts), n_cross=int((rules["kind"] == "cross").sum()),
+                       n_upgrade=int((rules["kind"] == "upgrade").sum()))
     return RuleArrays(
         rule_set=info,
         rule_id=np.arange(len(rules), dtype=np.int64),

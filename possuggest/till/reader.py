@@ -11,16 +11,17 @@ import logging
 import sqlite3
 import time
 import urllib.parse
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from possuggest.core.config import TillSettings
-from possuggest.core.errors import Cancelled, TillError
+from possuggest.core.errors import TillError
+from possuggest.core.products import OpenSale, Product
+from possuggest.core.progress import CancelledFn, ProgressFn, check_cancelled
 from possuggest.core.transactions import Transactions
 from possuggest.till.schema import (
     OPEN_SALE_COLUMNS,
@@ -33,33 +34,10 @@ from possuggest.till.schema import (
 
 log = logging.getLogger(__name__)
 
-ProgressFn = Callable[[float, str], None]
-CancelledFn = Callable[[], bool]
-
 _CHUNK_SALES = 200_000
 _RETRIES = 3
 
-
-@dataclass(frozen=True)
-class Product:
-    sku: str
-    name: str
-    category: str
-    family: str
-    price: float
-    cost: float | None
-    stock: int | None
-    active: bool
-
-
-@dataclass(frozen=True)
-class OpenSale:
-    sale_id: str | None          # None when the register has no open sale
-    lines: tuple[tuple[str, float], ...]   # (sku, qty) in ring-up order
-
-    @property
-    def skus(self) -> list[str]:
-        return [sku for sku, _ in self.lines]
+T = TypeVar("T")
 
 
 def ro_uri(path: Path) -> str:
@@ -132,7 +110,7 @@ class TillReader:
         assert self._conn is not None
         return self._conn
 
-    def _run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a read, retrying a few times while the till holds a write lock."""
         assert self._conn is not None
         for attempt in range(_RETRIES):
@@ -160,14 +138,26 @@ class TillReader:
         for what, query, needed in (("sale_lines", self.q_lines, SALE_LINE_COLUMNS),
                                     ("products", self.q_products, PRODUCT_COLUMNS),
                                     ("open_sale", self.q_open, OPEN_SALE_COLUMNS)):
-            params = {"register": self.settings.register} if ":register" in query else {}
-            cur = self._run(lambda c, q=query, p=params:
-                            c.execute(f"SELECT * FROM ({q}) LIMIT 0", p))
-            have = {d[0].lower() for d in cur.description}
-            cur.close()
+            have = self._columns(query)
             missing = [c for c in needed if c not in have]
             if missing:
                 raise TillError(f"till query '{what}' lacks column(s): {', '.join(missing)}")
+
+    def _columns(self, query: str) -> set[str]:
+        """The (lower-case) column names a mapped query returns."""
+        params = {"register": self.settings.register} if ":register" in query else {}
+
+        def probe(c: sqlite3.Connection) -> set[str]:
+            cur = c.execute(f"SELECT * FROM ({query}) LIMIT 0", params)
+            have = {d[0].lower() for d in cur.description}
+            cur.close()
+            return have
+
+        return self._run(probe)
+
+    def _fetchall(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
+        """Every row of one query (with ``_run``'s retries while the till is locked)."""
+        return self._run(lambda c: c.execute(sql, params).fetchall())
 
     # -- reads ------------------------------------------------------------------------------
     def data_version(self) -> int:
@@ -184,15 +174,9 @@ class TillReader:
             f"SELECT sku, name, category, family, price, cost, stock, active "
             f"FROM ({self.q_products})").fetchall())
         out: dict[str, Product] = {}
-        for sku, name, cat, fam, price, cost, stock, active in rows:
-            if sku is None:
-                continue
-            out[str(sku)] = Product(
-                sku=str(sku), name=str(name if name is not None else sku),
-                category=str(cat or ""), family=str(fam or ""),
-                price=float(price or 0.0), cost=None if cost is None else float(cost),
-                stock=None if stock is None else int(stock),
-                active=bool(1 if active is None else active))
+        for row in rows:
+            if row[0] is not None:
+                out[str(row[0])] = Product.from_row(*row)
         return out
 
     def read_open_sale(self, register: str | None = None) -> OpenSale:
@@ -248,8 +232,7 @@ class TillReader:
             lo, hi = lo_hi
             start = lo - 1
             while start < hi:
-                if cancelled and cancelled():
-                    raise Cancelled("refresh cancelled while reading sales")
+                check_cancelled(cancelled, "refresh cancelled while reading sales")
                 end = start + _CHUNK_SALES
                 # likelihood() tells SQLite the sale-id range is selective: without it the
                 # planner walks every closed sale via the (status, register) index for each
@@ -257,14 +240,12 @@ class TillReader:
                 q = base + (where + " AND" if where else " WHERE") + \
                     " likelihood(sale_id > :lo, 0.001) AND likelihood(sale_id <= :hi, 0.001)" \
                     " ORDER BY sale_id"
-                take(self._run(lambda c, q=q, a=start, b=end:
-                               c.execute(q, {**params, "lo": a, "hi": b}).fetchall()))
+                take(self._fetchall(q, {**params, "lo": start, "hi": end}))
                 if progress:
                     progress(min(1.0, (end - lo) / max(1, hi - lo + 1)), "reading sales")
                 start = end
         else:
-            take(self._run(lambda c: c.execute(base + where + " ORDER BY sale_id",
-                                               params).fetchall()))
+            take(self._fetchall(base + where + " ORDER BY sale_id", params))
         if not sale_ids:
             return Transactions(np.zeros(0, np.int64), np.zeros(0, np.int64),
                                 np.zeros(0, dtype=object), 0)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from possuggest.core.config import TillSettings
 from possuggest.core.errors import TillError
-from possuggest.till.reader import OpenSale, Product, TillReader
+from possuggest.core.products import OpenSale, Product
+from possuggest.till.reader import TillReader
 
 log = logging.getLogger(__name__)
 

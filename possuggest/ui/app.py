@@ -7,17 +7,15 @@ stopped) for smoke tests.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import sys
 import time
-from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from possuggest.core.logsetup import setup_logging
+from possuggest.services.app import start_logging
 from possuggest.services.context import AppContext
 from possuggest.ui import refcount_guard
 from possuggest.ui.controller import AppController, PanelOptions
@@ -51,16 +49,15 @@ def open_panel(ctx: AppContext, options: PanelOptions | None = None,
     return controller, window
 
 
-def run_gui(args: argparse.Namespace, ctx: AppContext) -> int:
+def run_gui(ctx: AppContext, demo: bool = False, exit_after: float | None = None,
+            verbose: bool = False) -> int:
     started = time.perf_counter()
-    ctx.paths.ensure()
-    setup_logging(ctx.paths.log_file, getattr(args, "verbose", False))
+    start_logging(ctx, verbose)
     app = ensure_app()
-    options = PanelOptions(force_demo=bool(getattr(args, "demo", False)))
+    options = PanelOptions(force_demo=demo)
     controller, window = open_panel(ctx, options)
     log.info("panel shown in %.0f ms", (time.perf_counter() - started) * 1000)
 
-    exit_after: Any = getattr(args, "exit_after", None)
     if exit_after is not None:
         QTimer.singleShot(max(0, int(float(exit_after) * 1000)), window.close)
 

@@ -8,6 +8,7 @@ then draws ``session.view``. ``shutdown()`` stops every thread it started.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import gc
 import logging
@@ -17,8 +18,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from possuggest.core.config import Settings, UiSettings
+from possuggest.core.errors import PossuggestError
+from possuggest.services import app as services
+from possuggest.services.app import DEMO_SALES, Plan, make_plan
 from possuggest.services.context import AppContext
-from possuggest.services.startup import DEMO_SALES, Plan, make_plan
+from possuggest.services.locks import RegisterLock
 from possuggest.ui.workers import TaskHandle, TaskThread, WatcherThread
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,8 @@ class PanelOptions:
     poll_ms: int | None = None                  # None: from the config
     watch_files: bool = True                    # poll at once when the till file changes
     products_every_s: float = 30.0
+    live_reload: bool = True                    # follow config files and other processes' rule sets
+    live_interval_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,12 @@ class AppController(QObject):
     bannerShown = Signal(str, str, str)          # key, level, text
     bannerCleared = Signal(str)
     scanResult = Signal(bool, str)               # ok, message
+    lookChanged = Signal()                       # the cashier's look (theme, text size…)
+    settingsChanged = Signal()                   # the manager's settings changed (live)
     _apiTouched = Signal()
+    _liveEngine = Signal(object)                 # from the live reloader's thread
+    _liveSettings = Signal(object)
+    _liveProblem = Signal(object)
 
     def __init__(self, ctx: AppContext, options: PanelOptions | None = None,
                  parent: QObject | None = None) -> None:
@@ -92,7 +104,15 @@ class AppController(QObject):
 
         self.ctx = ctx
         self.options = options or PanelOptions()
-        self.plan: Plan = make_plan(ctx, self.options.force_demo, self.options.demo_sales)
+        self.blocked: str | None = None          # why nothing may be served (shown as a banner)
+        try:
+            self.plan: Plan = make_plan(ctx, self.options.force_demo, self.options.demo_sales)
+        except PossuggestError as exc:
+            self.blocked = str(exc)
+            self.plan = self._placeholder_plan()
+        if not ctx.settings_valid:
+            self.blocked = (f"Settings problem: {ctx.config_problem}. Nothing is served until "
+                            f"the config file is fixed; it is read again as soon as it changes.")
         self.register = self.plan.register
         self.writer = EventWriter(self.plan.rules_db)
         self.hub = SessionHub(None, ctx.settings.holdout.share, self.writer.put)
@@ -111,12 +131,41 @@ class AppController(QObject):
         self.sources: dict[str, SourceState] = {s: SourceState("starting", "") for s in SOURCES}
         self.banners: dict[str, tuple[str, str]] = {}
         self.refresh_summary: Any = None
+        self.reloader: Any = None
+        self.lock: RegisterLock | None = None
+        self.policy_warnings: list[str] = []
         self.started = False
+        self.serving = False
         self.closed = False
         self._apiTouched.connect(self._on_view, Qt.ConnectionType.QueuedConnection)
+        self._liveEngine.connect(self._on_live_engine, Qt.ConnectionType.QueuedConnection)
+        self._liveSettings.connect(self._on_live_settings, Qt.ConnectionType.QueuedConnection)
+        self._liveProblem.connect(self._on_live_problem, Qt.ConnectionType.QueuedConnection)
         self._health = QTimer(self)
         self._health.setInterval(5000)
         self._health.timeout.connect(self._check_health)
+
+    def _placeholder_plan(self) -> Plan:
+        """A plan that serves nothing, for a panel that must only show why."""
+        s = self.ctx.settings
+        return Plan(False, self.ctx.till_path, s.till, self.ctx.paths.rules_db, s)
+
+    # -- the cashier's look: the config's [ui] defaults, the cashier's choices from state ------
+    def look(self) -> UiSettings:
+        chosen = self.ctx.state.look()
+        return dataclasses.replace(self.ctx.settings.ui, **chosen)
+
+    def set_look(self, key: str, value: Any) -> None:
+        """Remember a look choice in the state file (the manager's config is never written)."""
+        if getattr(self.look(), key) == value:
+            return
+        try:
+            self.ctx.state.set_look(key, value)
+        except OSError as exc:
+            log.warning("look not saved: %s", exc)
+            self.show_banner("settings", "warn", f"Display choice could not be saved: "
+                                                 f"{exc.strerror}")
+        self.lookChanged.emit()
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -124,12 +173,44 @@ class AppController(QObject):
         if self.started or self.closed:
             return
         self.started = True
+        self._health.start()
+        self._start_live_reload()
+        if self.blocked is not None:
+            log.warning("panel not serving: %s", self.blocked)
+            self.rules_state = "failed"
+            self.show_banner("config", "error", self.blocked)
+            for source in SOURCES:
+                self._set_source(source, "off", "not serving")
+            self.viewChanged.emit()
+            return
+        self._begin_serving()
+
+    def _begin_serving(self) -> None:
+        if self.serving or self.closed:
+            return
+        self.lock = RegisterLock(self.ctx.paths.lock_dir, self.plan.till_path, self.register)
+        try:
+            self.lock.acquire()
+        except PossuggestError as exc:
+            self.lock = None
+            self.blocked = str(exc)
+            self.rules_state = "failed"
+            self.show_banner("register", "error", str(exc))
+            for source in SOURCES:
+                self._set_source(source, "off", "not serving")
+            self.viewChanged.emit()
+            return
+        self.serving = True
+        self.clear_banner("config")
         log.info("panel starting: till %s (%s), rules %s", self.plan.till_path,
                  "demo" if self.plan.demo else "configured", self.plan.rules_db)
-        if self.ctx.config_note:
-            self.show_banner("config", "warn", f"Settings file problem: {self.ctx.config_note}")
+        if self.ctx.config_problem:
+            self.show_banner("config", "warn", f"Settings problem: {self.ctx.config_problem}. "
+                                               "The last good settings stay in effect.")
+        if not self.plan.demo:
+            self.ctx.claim_for_till()
+            self.ctx.remember_good_settings()
         self._set_source("scanner", "ok", "scan box ready")
-        self._health.start()
         self._start_api()
         if self.plan.demo and not self.plan.till_path.exists():
             self._set_source("till", "waiting", "creating the demo store")
@@ -144,6 +225,8 @@ class AppController(QObject):
             return
         self.closed = True
         log.info("panel stopping")
+        if self.reloader is not None:
+            self.reloader.stop()
         for task in self.tasks:
             task.cancel()
         if self.simulator is not None:
@@ -162,6 +245,8 @@ class AppController(QObject):
         if self.writer._thread.is_alive():
             self.writer.flush(2.0)
         self.writer.close()
+        if self.lock is not None:
+            self.lock.release()
 
     def running_threads(self) -> list[str]:
         """Names of threads started by this controller that are still running."""
@@ -174,6 +259,8 @@ class AppController(QObject):
             alive.append("till-simulator")
         if self.watcher is not None and self.watcher.isRunning():
             alive.append("till-watcher")
+        if self.reloader is not None and self.reloader.running:
+            alive.append("live-reload")
         alive += [f"task-{t.task}" for t in self.tasks if t.isRunning()]
         return alive
 
@@ -200,9 +287,7 @@ class AppController(QObject):
 
     # -- the local basket API -----------------------------------------------------------------
     def _start_api(self) -> None:
-        from possuggest.core.config import ensure_api_token
-        from possuggest.services.serve import basket_handler
-        from possuggest.serving.basket_api import BasketApi
+        from possuggest.services.serve import start_basket_api
 
         enabled = self.options.api_enabled
         if enabled is None:
@@ -213,20 +298,17 @@ class AppController(QObject):
         port = self.options.api_port if self.options.api_port is not None else \
             self.ctx.settings.api.port
         try:
-            token = ensure_api_token(self.ctx.settings, self.ctx.paths.config_file)
+            token = self.ctx.api_token()
         except OSError as exc:
             self._set_source("api", "error", "basket API off")
             self.show_banner("api", "warn", f"Basket API is off: the token cannot be saved "
                                             f"({exc.strerror}).")
             return
-        inner = basket_handler(self.hub)
         register = self.register
 
-        def handle(req: Any) -> list[dict[str, Any]]:
-            out = inner(req)           # runs in the API's thread; the session is thread-safe
+        def touched(req: Any) -> None:     # in the API's thread; the session is thread-safe
             if req.register == register:
                 self._apiTouched.emit()
-            return out
 
         def health() -> dict[str, Any]:
             eng = self.engine
@@ -234,7 +316,7 @@ class AppController(QObject):
                     "rules": 0 if eng is None else eng.n_rules, "register": register}
 
         try:
-            self.api = BasketApi(port, token, handle, health).start()
+            self.api = start_basket_api(port, token, self.hub, health, touched)
         except OSError as exc:
             in_use = exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
             why = f"port {port} is in use" if in_use else (exc.strerror or str(exc))
@@ -268,8 +350,14 @@ class AppController(QObject):
 
     def _on_sale(self, sale: Any) -> None:
         """In the watcher thread: the register's open sale changed."""
-        skus = [sku for sku, qty in sale.lines if qty > 0]
-        self.session.update(sale.sale_id, skus, source="till")
+        from possuggest.serving.sale_session import BasketUpdate
+
+        self.hub.apply(BasketUpdate(self.register, sale.sale_id, tuple(sale.lines), "till"))
+
+    def _stop_watcher(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
 
     def _on_till_state(self, state: str, message: str) -> None:
         if self.closed:
@@ -295,11 +383,9 @@ class AppController(QObject):
             return
         self._set_products(products)
         eng = self.engine
+        self._check_policy_names()
         if eng is not None and eng.rules is not None and products != eng.products:
-            from possuggest.services.startup import engine_with_products
-
-            plan = self.plan
-            self._run_task("products", lambda h: engine_with_products(eng, products, plan))
+            self._run_task("products", lambda h: services.engine_with_products(eng, products))
 
     def _set_products(self, products: dict[str, Any]) -> None:
         if not products or products == self.products:
@@ -343,35 +429,32 @@ class AppController(QObject):
         return any(t.task in ("startup", "refresh") and t.isRunning() for t in self.tasks)
 
     def _startup_job(self, h: TaskHandle) -> Any:
-        from possuggest.services import startup
-
         plan = self.plan
-        startup.ensure_store(plan)
+        services.ensure_store(plan)
         h.post("store_ready", True)
         if plan.demo and not plan.till_path.exists():
             h.post("phase", "demo")
-            startup.build_demo(plan, h.stage(0.0, 1.0), h.cancelled)
+            services.build_demo(plan, h.stage(0.0, 1.0), h.cancelled)
         h.post("till_ready", True)
         if plan.demo and self.options.simulate:
-            h.post("model", startup.demo_model(plan))
-        if not startup.has_active_rules(plan) and self.options.auto_refresh:
+            h.post("model", services.demo_model(plan))
+        if not services.has_active_rules(plan) and self.options.auto_refresh:
             h.post("phase", "refresh")
-            h.post("refreshed", startup.run_refresh(plan, h.stage(0.0, 1.0), h.cancelled))
+            h.post("refreshed", services.run_refresh(plan, h.stage(0.0, 1.0), h.cancelled))
         h.post("phase", "engine")
-        return startup.load_engine(plan)
+        return services.load_engine(plan)
 
     def _refresh_job(self, h: TaskHandle) -> Any:
-        from possuggest.services import startup
-
+        plan = self.plan
         h.post("phase", "refresh")
-        summary = startup.run_refresh(self.plan, h.stage(0.0, 1.0), h.cancelled)
-        h.post("refreshed", summary)
+        outcome = services.run_refresh(plan, h.stage(0.0, 1.0), h.cancelled)
+        h.post("refreshed", outcome)
         h.post("phase", "engine")
-        return startup.load_engine(self.plan)
+        return services.load_engine(plan, self.products or None)
 
     def refresh_rules(self) -> bool:
         """Mine a new rule set in a worker (the "Refresh rules" action)."""
-        if self.busy or self.closed:
+        if self.busy or self.closed or not self.serving:
             return False
         self.clear_banner("refresh")
         self._run_task("refresh", self._refresh_job)
@@ -419,10 +502,15 @@ class AppController(QObject):
             self.progressChanged.emit("", 1.0, "")
             if task == "refresh" and self.refresh_summary is not None:
                 s = self.refresh_summary
-                self.show_banner("refresh", "ok",
-                                 f"Rules updated: {s.n_cross:,} cross-sell and {s.n_upgrade:,} "
-                                 f"upgrade rules from {s.n_baskets:,} sales.",
-                                 clear_after_ms=8000)
+                if s.pinned is not None:
+                    self.show_banner("refresh", "info",
+                                     f"New rules saved, not in use: rule set {s.pinned} is "
+                                     "pinned by a rollback.", clear_after_ms=8000)
+                else:
+                    self.show_banner("refresh", "ok",
+                                     f"Rules updated: {s.n_cross:,} cross-sell and "
+                                     f"{s.n_upgrade:,} upgrade rules from {s.n_baskets:,} "
+                                     "sales.", clear_after_ms=8000)
 
     def _check_health(self) -> None:
         """Surface background problems that have no signal of their own."""
@@ -477,6 +565,8 @@ class AppController(QObject):
         self.engine = engine
         self.rules_state = "ready" if engine is not None and engine.rules is not None else "none"
         self.hub.set_engine(engine)
+        if self.reloader is not None:
+            self.reloader.note_engine(engine)
         if engine is not None:
             # the rule index is long-lived: keep it out of the collector's full passes, which
             # would otherwise cost tens of ms inside a scan with a large rule set in memory
@@ -539,6 +629,97 @@ class AppController(QObject):
         if eng is not None and eng.known(t):
             return t
         return None
+
+    # -- live configuration and rule sets from other processes ------------------------------
+    def _start_live_reload(self) -> None:
+        from possuggest.services.live import LiveReloader
+
+        if not self.options.live_reload or self.reloader is not None:
+            return
+
+        def build(settings: Settings) -> Any:
+            return services.load_engine(self.plan.with_settings(settings), self.products or None)
+
+        self.reloader = LiveReloader(
+            self.ctx.paths.config_files, self.plan.rules_db, self.ctx.settings,
+            build_engine=build,
+            rebuild_engine=lambda eng, s: services.engine_with_policy(eng, s.policy),
+            on_settings=self._liveSettings.emit, on_engine=self._liveEngine.emit,
+            on_problem=self._liveProblem.emit, interval=self.options.live_interval_s)
+        self.reloader.set_problem(self.ctx.config_problem)
+        self.reloader.start()
+
+    def _on_live_engine(self, engine: Any) -> None:
+        if self.closed or not self.serving or self.busy:
+            return          # a running start-up or refresh hands over its own engine
+        log.info("live reload: rule set %s", engine.rule_set_id)
+        self.set_engine(engine)
+
+    def _on_live_settings(self, settings: Settings) -> None:
+        if self.closed:
+            return
+        old = self.ctx.settings
+        self.ctx.settings = settings
+        self.ctx.config_problem = None
+        self.ctx.settings_valid = True
+        if not self.serving:
+            # the panel was waiting for valid settings: decide afresh what to serve
+            try:
+                self.plan = make_plan(self.ctx, self.options.force_demo, self.options.demo_sales)
+            except PossuggestError as exc:
+                self.blocked = str(exc)
+                self.show_banner("config", "error", self.blocked)
+                return
+            self.blocked = None
+            self.register = self.plan.register
+            self.writer.store_path = self.plan.rules_db      # not started yet: nothing written
+            self.session = self.hub.session(self.register)
+            self.settingsChanged.emit()
+            self._begin_serving()
+            return
+        self.plan = self.plan.with_settings(settings)
+        if not self.plan.demo:
+            self.ctx.remember_good_settings()
+        self.hub.set_holdout_share(settings.holdout.share)
+        self.clear_banner("config")
+        till_changed = (old.till != settings.till or old.watcher != settings.watcher)
+        if till_changed and not self.plan.demo:
+            log.info("till settings changed: reconnecting to %s", self.plan.till_path)
+            self._stop_watcher()
+            self._start_watcher()
+        if old.ui != settings.ui:
+            self.lookChanged.emit()
+        self._check_policy_names()
+        self.settingsChanged.emit()
+
+    def _on_live_problem(self, problem: str | None) -> None:
+        if self.closed:
+            return
+        if problem is None:
+            if self.serving:
+                self.clear_banner("config")
+            return
+        self.ctx.config_problem = problem
+        if self.serving:
+            self.show_banner("config", "warn", f"Settings problem: {problem}")
+        else:
+            self.show_banner("config", "error", f"Settings problem: {problem}. Nothing is "
+                                                "served until the config file is fixed.")
+
+    def _check_policy_names(self) -> None:
+        """Warn once per change when the manager's pairs name products the till lacks."""
+        warnings = services.policy_warnings(self.ctx.settings.policy, self.products)
+        if warnings == self.policy_warnings:
+            return
+        self.policy_warnings = warnings
+        for w in warnings:
+            log.warning("settings: %s", w)
+        if warnings:
+            more = f" (+{len(warnings) - 2} more, see the log)" if len(warnings) > 2 else ""
+            self.show_banner("policy", "warn", "Settings name products the till does not have: "
+                             + "; ".join(warnings[:2]) + more)
+        else:
+            self.clear_banner("policy")
 
     def scan(self, text: str) -> bool:
         """The scan box: add the item to the current basket (returns False if unknown)."""

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from possuggest.core.config import save_settings
 from possuggest.serving.sale_session import SessionView
 from possuggest.ui.cards import CardList, SuggestionCard
 from possuggest.ui.controller import AppController
@@ -92,7 +91,7 @@ class PanelWindow(QWidget):
         super().__init__(parent)
         self.controller = controller
         self.ctx = controller.ctx
-        ui = self.ctx.settings.ui
+        ui = self.controller.look()
         self.setObjectName("panel")
         self.setWindowTitle("possuggest — suggestions")
         self.setMinimumSize(MIN_SIZE)
@@ -201,6 +200,8 @@ class PanelWindow(QWidget):
         c.bannerShown.connect(self.show_banner)
         c.bannerCleared.connect(self.hide_banner)
         c.scanResult.connect(self._on_scan_result)
+        c.lookChanged.connect(self._on_look_changed)
+        c.settingsChanged.connect(self._on_settings_changed)
         for source, st in c.sources.items():
             self.status.set_source(source, st.state, st.text)
         for key, (level, text) in c.banners.items():
@@ -253,7 +254,7 @@ class PanelWindow(QWidget):
         return header
 
     def _build_menu(self) -> QMenu:
-        ui = self.ctx.settings.ui
+        ui = self.controller.look()
         menu = QMenu(self)
         menu.addSection("Rules")
         self.act_refresh = QAction("Refresh rules now", self)
@@ -295,7 +296,7 @@ class PanelWindow(QWidget):
 
     # -- look and settings ---------------------------------------------------------------
     def apply_look(self) -> None:
-        ui = self.ctx.settings.ui
+        ui = self.controller.look()
         self.palette_ = apply_theme(self, ui.theme, ui.large_font, ui.compact)
         p = self.palette_
         self.sep.setStyleSheet(f"background: {p.border}; border: none;")
@@ -311,33 +312,35 @@ class PanelWindow(QWidget):
         self._drawn_seq = -1
         self.refresh_view(force=True)
 
-    def _save_settings(self) -> None:
-        try:
-            save_settings(self.ctx.settings, self.ctx.paths.config_file)
-        except OSError as exc:
-            log.warning("settings not saved: %s", exc)
-            self.show_banner("settings", "warn", f"Settings could not be saved: {exc.strerror}")
-
     def set_theme(self, theme: str) -> None:
-        if theme != self.ctx.settings.ui.theme:
-            self.ctx.settings.ui.theme = theme
-            self._save_settings()
-            self.apply_look()
+        self.controller.set_look("theme", theme)     # remembered in the state file
         (self.act_dark if theme == "dark" else self.act_light).setChecked(True)
 
     def set_large_font(self, on: bool) -> None:
-        if on != self.ctx.settings.ui.large_font:
-            self.ctx.settings.ui.large_font = on
-            self._save_settings()
-            self.apply_look()
+        self.controller.set_look("large_font", on)
         self.act_large.setChecked(on)
 
     def set_compact(self, on: bool) -> None:
-        if on != self.ctx.settings.ui.compact:
-            self.ctx.settings.ui.compact = on
-            self._save_settings()
-            self.apply_look()
+        self.controller.set_look("compact", on)
         self.act_compact.setChecked(on)
+
+    def _on_look_changed(self) -> None:
+        ui = self.controller.look()
+        self.apply_look()
+        (self.act_dark if ui.theme == "dark" else self.act_light).setChecked(True)
+        for act, on in ((self.act_large, ui.large_font), (self.act_compact, ui.compact)):
+            if act.isChecked() != on:
+                act.blockSignals(True)
+                act.setChecked(on)
+                act.blockSignals(False)
+        if ui.always_on_top != bool(self.windowFlags() & Qt.WindowType.WindowStaysOnTopHint):
+            self.apply_on_top(ui.always_on_top, save=False)
+
+    def _on_settings_changed(self) -> None:
+        plan = self.controller.plan
+        where = "Demo store" if plan.demo else plan.till_path.stem
+        self.subtitle.setText(f"Register {plan.register} · {where}")
+        self.refresh_view(force=True)
 
     def apply_on_top(self, on: bool, save: bool = True) -> None:
         flag = Qt.WindowType.WindowStaysOnTopHint
@@ -346,9 +349,8 @@ class PanelWindow(QWidget):
             self.setWindowFlag(flag, on)
             if visible:
                 self.show()
-        if save and on != self.ctx.settings.ui.always_on_top:
-            self.ctx.settings.ui.always_on_top = on
-            self._save_settings()
+        if save:
+            self.controller.set_look("always_on_top", on)
         self.act_on_top.setChecked(on)
 
     # -- size and place ------------------------------------------------------------------

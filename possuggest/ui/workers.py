@@ -20,6 +20,7 @@ from PySide6.QtCore import QFileSystemWatcher, QObject, QThread, QTimer, Signal
 
 from possuggest.core.config import TillSettings
 from possuggest.core.errors import Cancelled, PossuggestError
+from possuggest.core.progress import ProgressFn, check_cancelled, sub_range
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,7 @@ class TaskHandle:
         self._last = (-1.0, "", 0.0)
 
     def progress(self, fraction: float, message: str) -> None:
-        if self.cancelled():
-            raise Cancelled(f"{self._thread.task} cancelled")
+        check_cancelled(self.cancelled, f"{self._thread.task} cancelled")
         frac, msg, at = self._last
         now = time.monotonic()
         # at most ~25 updates a second, but always the message changes and the end
@@ -41,11 +41,9 @@ class TaskHandle:
             self._last = (fraction, message, now)
             self._thread.progress.emit(self._thread.task, float(fraction), message)
 
-    def stage(self, lo: float, hi: float) -> Callable[[float, str], None]:
+    def stage(self, lo: float, hi: float) -> ProgressFn:
         """A progress callable mapping 0..1 onto lo..hi of this task."""
-        def fn(frac: float, msg: str) -> None:
-            self.progress(lo + (hi - lo) * max(0.0, min(1.0, frac)), msg)
-        return fn
+        return sub_range(self.progress, lo, hi)
 
     def cancelled(self) -> bool:
         return self._thread.cancel_event.is_set()
