@@ -289,3 +289,30 @@ def test_t10i4d100k_fast(shared_data: Callable[[str], Path]) -> None:
     assert got.fmt == "fimi" and got.tx.n_baskets == 100_000 and got.tx.n_items == 870
     assert got.skipped == {}
     assert elapsed < 10.0          # about a second on a laptop; generous for CI
+
+
+# --------------------------------------------------------------------------- arguments (fuzz finds)
+
+def test_empty_column_arguments_mean_not_given(tmp_path: Path) -> None:
+    p = write(tmp_path, "l.csv", "Transaction,Item\n1,a\n1,b\n2,a\n")
+    got = read_sales_file(p, "long", ticket_cols="", item_col="")
+    assert got.tx.n_baskets == 2 and any("columns guessed" in n for n in got.notes)
+
+
+@pytest.mark.parametrize("delimiter", ["ab", '"', "\n"])
+def test_bad_delimiter_is_one_line(tmp_path: Path, delimiter: str) -> None:
+    p = write(tmp_path, "b.csv", 'a,"b"\nb,c\n')
+    for fmt in ("baskets", "long"):
+        with pytest.raises(InputFileError, match="give one character"):
+            read_sales_file(p, fmt, delimiter=delimiter)
+
+
+def test_tab_delimiter_spelled_out(tmp_path: Path) -> None:
+    p = write(tmp_path, "b.tsv", "a\tb\nb\tc\n")
+    assert baskets_of(read_sales_file(p, "baskets", delimiter="\\t")) == [["a", "b"], ["b", "c"]]
+
+
+def test_fimi_ids_too_large_for_a_float_are_bad_ids(tmp_path: Path) -> None:
+    p = write(tmp_path, "x.dat", "1 2 x\n99999999999999999999999 2\n")
+    got = read_fimi(p)
+    assert got.skipped["bad_item_id"] == 2 and sorted(got.tx.items) == ["1", "2"]

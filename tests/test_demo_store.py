@@ -384,6 +384,29 @@ def test_upgrade_tiers(big: Path) -> None:
         assert 0.1 <= counts[1] / len(buyers) <= 0.5
 
 
+def test_ground_truth_table_matches_the_sales(big: Path) -> None:
+    """The demo_relations table is the model's relations, and its accessory pairs are what
+    the sales show: the accessory sells far more often with its core item than without. (Not
+    every pair: an item that is core in a small mission but sold mostly elsewhere dilutes it,
+    e.g. a dust mask, core of "hand tools", sold mostly with sanders -> knife blades.)"""
+    rel = DemoStoreModel(7, END).relations()
+    rows = _rows(big, "SELECT a, b, kind FROM demo_relations ORDER BY a, b, kind")
+    assert rows == sorted(rel.rows())
+    chance = {(c, a): p for m in load_demo_data().missions for acc in m.accs
+              for c, p in zip(m.core, acc.prob) for a in acc.alts}
+    baskets = list(_baskets(big).values())
+    n = len(baskets)
+    checked, strong = 0, 0
+    for c, a in sorted(rel.accessory):
+        with_c = [b for b in baskets if c in b]
+        if chance.get((c, a), 0) < 0.2 or len(with_c) < 100:
+            continue
+        conf = sum(a in b for b in with_c) / len(with_c)
+        strong += conf > 3 * sum(a in b for b in baskets) / n
+        checked += 1
+    assert checked > 20 and strong >= 0.9 * checked
+
+
 def test_till_reader_reads_it(small: Path) -> None:
     with TillReader(small) as reader:
         tx = reader.read_transactions()

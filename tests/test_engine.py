@@ -37,7 +37,8 @@ def engine(arrays: RuleArrays, **policy: object) -> SuggestionEngine:
 def test_cross_sell_with_reason(arrays: RuleArrays) -> None:
     sugs = engine(arrays).suggest(["DRILL-18V"])
     assert sugs[0].sku == "BITS" and sugs[0].kind == "cross"
-    assert sugs[0].reason.startswith("Bought with Cordless Drill 18V in 100% of sales")
+    assert sugs[0].reason == "Most Cordless Drill buyers take one — 100%"      # said aloud
+    assert sugs[0].detail.startswith("Bought with Cordless Drill 18V in 100% of sales")
     assert sugs[0].because == ("DRILL-18V",)
     assert sugs[0].price == 19.0
     assert len(sugs) <= 3
@@ -66,7 +67,8 @@ def test_upgrade_offered_and_not_when_upgrade_in_basket(arrays: RuleArrays) -> N
     assert [u.sku for u in ups] == ["MOW-DLX"]
     assert ups[0].price == pytest.approx(120.0)
     assert ups[0].price_text == "+$120"
-    assert ups[0].reason == "1 in 8 shoppers pick it over Lawn Mower Standard"
+    assert ups[0].reason == "1 in 8 Lawn Mower Standard buyers choose it"
+    assert ups[0].detail == "1 in 8 shoppers pick it over Lawn Mower Standard"
     assert not [s for s in e.suggest(["MOW-STD", "MOW-DLX"]) if s.kind == "upgrade"]
 
 
@@ -110,10 +112,16 @@ def test_thresholds_filter_rules(arrays: RuleArrays) -> None:
 
 
 def test_bestseller_fill_is_labelled(arrays: RuleArrays) -> None:
-    sugs = engine(arrays, max_suggestions=6).suggest(["DRILL-18V"])
+    # the ranking (what offline hit rates score) fills with best sellers, said as such
+    sugs = engine(arrays, max_suggestions=6).suggest(["DRILL-18V"], display=False)
     fills = [s for s in sugs if s.source in ("bestseller", "popular")]
-    assert fills and all(s.reason.startswith("Best seller") for s in fills)
-    assert all(s.rule_id is None for s in fills)
+    assert fills and all(s.rule_id is None for s in fills)
+    # at the counter: none by default, at most one labelled card when the manager allows it
+    shown = engine(arrays, max_suggestions=6).suggest(["DRILL-18V"])
+    assert not [s for s in shown if s.source in ("bestseller", "popular")]
+    allowed = engine(arrays, max_suggestions=6, bestseller_cards=1).suggest(["DRILL-18V"])
+    fills = [s for s in allowed if s.source == "bestseller"]
+    assert len(fills) == 1 and fills[0].reason.startswith("Best seller")
 
 
 def test_stock_update_from_till(arrays: RuleArrays) -> None:
@@ -133,8 +141,8 @@ def test_margin_weighting_changes_order(arrays: RuleArrays) -> None:
     plain = SuggestionEngine(arrays, products=products, policy=PolicySettings(max_suggestions=5))
     weighted = SuggestionEngine(arrays, products=products,
                                 policy=PolicySettings(max_suggestions=5, margin_weight=5.0))
-    s_plain = {s.sku: s.score for s in plain.suggest(["TAPE"])}
-    s_w = {s.sku: s.score for s in weighted.suggest(["TAPE"])}
+    s_plain = {s.sku: s.score for s in plain.suggest(["TAPE"], display=False)}
+    s_w = {s.sku: s.score for s in weighted.suggest(["TAPE"], display=False)}
     assert s_w["GLOVES"] > s_plain["GLOVES"]
 
 

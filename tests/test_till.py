@@ -124,6 +124,7 @@ def test_reading_never_changes_the_till(tmp_path: Path, wal: bool) -> None:
         t.read_open_sale()
         t.data_version()
     assert file_hash(path) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["till.db"]     # no -wal/-shm left
 
 
 def test_reader_holds_no_lock_between_reads(till: Path) -> None:

@@ -4,6 +4,7 @@ the engine against the textbook baselines on the same cases."""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Callable
@@ -20,8 +21,10 @@ def _cols(text: str | None) -> list[str] | None:
     return [c.strip() for c in text.split(",") if c.strip()] if text else None
 
 
-def load_history(args: argparse.Namespace, ctx: AppContext) -> tuple[Any, list[str]]:
-    """The baskets to evaluate on: the named file, else the till database."""
+def load_history(args: argparse.Namespace, ctx: AppContext
+                 ) -> tuple[Any, list[str], tuple[Any, dict[str, Any]] | None]:
+    """The baskets to evaluate on: the named file, else the till database. With the till,
+    also its plan and catalogue (for the counter sanity); None for a sales file."""
     if args.file:
         from possuggest.evaluation.datasets import read_sales_file
 
@@ -29,14 +32,34 @@ def load_history(args: argparse.Namespace, ctx: AppContext) -> tuple[Any, list[s
                                  item_col=args.item_col, time_cols=_cols(args.time_col),
                                  time_format=args.time_format, delimiter=args.delimiter,
                                  qty_col=args.qty_col)
-        return loaded.tx, [loaded.summary(), *loaded.notes]
+        return loaded.tx, [loaded.summary(), *loaded.notes], None
     from possuggest.services import app
     from possuggest.till.reader import TillReader
 
     plan = app.prepare(ctx, bool(getattr(args, "verbose", False)))
     with TillReader(plan.till_path, plan.till_settings) as till:
         tx = till.read_transactions(None)        # the whole history: more cases
-    return tx, [f"{plan.till_path}: {tx.n_baskets:,} closed sales, {tx.n_items:,} products"]
+        products = till.read_products()
+    return (tx, [f"{plan.till_path}: {tx.n_baskets:,} closed sales, {tx.n_items:,} products"],
+            (plan, products))
+
+
+def counter_sanity_of(tx: Any, plan: Any, products: dict[str, Any],
+                      progress: Any = None) -> Any:
+    """The counter sanity of the cards the panel would show after a refresh over this whole
+    history (at the time of its newest sale, so the figures do not depend on the clock),
+    with the demo store's ground truth when the till has it."""
+    from possuggest.evaluation.sanity import (
+        build_engine,
+        counter_sanity,
+        newest_time,
+        read_ground_truth,
+    )
+
+    engine = build_engine(tx, products, plan.settings.mining, plan.settings.policy,
+                          progress=progress)
+    return counter_sanity(products, engine, read_ground_truth(plan.till_path), tx=tx,
+                          when=newest_time(tx))
 
 
 def run_evaluate(args: argparse.Namespace, ctx: AppContext) -> int:
@@ -45,7 +68,9 @@ def run_evaluate(args: argparse.Namespace, ctx: AppContext) -> int:
 
     if args.max_cases is not None and args.max_cases < 1:
         raise PossuggestError("--max-cases must be at least 1")
-    tx, notes = load_history(args, ctx)
+    if args.seed < 0:
+        raise PossuggestError(f"--seed must be 0 or more, got {args.seed}")
+    tx, notes, till = load_history(args, ctx)
     if tx.n_baskets == 0:
         raise PossuggestError("no baskets to evaluate")
     for note in notes:
@@ -55,11 +80,20 @@ def run_evaluate(args: argparse.Namespace, ctx: AppContext) -> int:
             *default_baselines(seed=args.seed)]
     report = evaluate(tx, recs, seed=args.seed, max_cases=args.max_cases,
                       progress=None if args.quiet else bar)
+    sanity = None
+    if till is not None and till[1]:       # the till, with a catalogue: how the cards read
+        sanity = counter_sanity_of(tx, till[0], till[1], None if args.quiet else bar)
     bar.done()
     if args.json:
-        sys.stdout.write(report.to_json_text(indent=None) + "\n")
+        if sanity is None:
+            sys.stdout.write(report.to_json_text(indent=None) + "\n")
+        else:
+            sys.stdout.write(json.dumps({**report.to_json(), "sanity": sanity.to_dict()})
+                             + "\n")
     else:
         sys.stdout.write(report.to_table() + "\n")
+        if sanity is not None:
+            sys.stdout.write("\n" + sanity.to_text() + "\n")
     return 0
 
 
@@ -71,7 +105,8 @@ def add_evaluate_parser(sub: Any, add_globals: Callable[[argparse.ArgumentParser
                     "popular, mlxtend rules by confidence, item-kNN) on the same cases. "
                     "Without FILE, the till database's history is used.")
     add_globals(p)
-    p.add_argument("file", nargs="?", help="sales file (default: the till database)")
+    p.add_argument("file", nargs="?", help="sales file, a regular file of at most 1 GiB "
+                                           "(default: the till database)")
     p.add_argument("--format", choices=("baskets", "long", "fimi"),
                    help="file layout (default: detected)")
     p.add_argument("--ticket-col", help="long format: ticket column(s), comma-separated")

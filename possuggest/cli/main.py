@@ -1,5 +1,5 @@
 """The ``possuggest`` command line: demo-db, refresh, suggest, rules, rule-sets, rollback,
-evaluate, info, serve and gui (the default)."""
+evaluate, info, simulate, serve and gui (the default)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,8 @@ def cmd_demo_db(args: argparse.Namespace, ctx: AppContext) -> int:
 
     if args.sales < 1:
         raise PossuggestError("--sales must be at least 1")
+    if args.seed < 0:
+        raise PossuggestError(f"--seed must be 0 or more, got {args.seed}")
     end = None
     if args.end_date:
         try:
@@ -75,14 +77,29 @@ def cmd_demo_db(args: argparse.Namespace, ctx: AppContext) -> int:
     path = Path(args.path)
     if not path.parent.exists():
         raise PossuggestError(f"folder does not exist: {path.parent}")
+    if not ctx.uses_demo and _same_file(path, ctx.till_path):
+        raise PossuggestError(f"{path} is the configured till database: demo-db never "
+                              "replaces it; nothing was changed")
     setup_logging(None, _verbose(args))
     bar = ProgressBar()
+    # only a missing file, or with --force a demo store demo-db wrote, is ever replaced
     summary = build_demo_store(path, sales=args.sales, seed=args.seed, end_date=end,
-                               progress=None if args.quiet else bar)
+                               progress=None if args.quiet else bar,
+                               replace="demo" if args.force else "nothing")
     bar.done()
     _out(f"demo store written to {path}: {summary.products:,} products, {summary.sales:,} sales, "
          f"{summary.lines:,} lines in {summary.seconds:.1f} s")
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (links followed; by name when either is missing)."""
+    import os
+
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
 
 
 def cmd_refresh(args: argparse.Namespace, ctx: AppContext) -> int:
@@ -138,7 +155,10 @@ def cmd_rule_sets(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.json:
         _out(json.dumps([{"id": s.id, "created_at": s.created_at, "active": s.active,
                           "pinned": s.id == pinned, "n_baskets": s.n_baskets,
-                          "n_cross": s.n_cross, "n_upgrade": s.n_upgrade, "source": s.source}
+                          "n_cross": s.n_cross, "n_upgrade": s.n_upgrade, "source": s.source,
+                          "ease_lambda": s.params.get("ease_lambda"),
+                          "scoring": s.params.get("scoring"), "tuning": s.params.get("tuning"),
+                          "ranking": app.ranking_text(s.params)}
                          for s in sets]))
         return 0
     if not sets:
@@ -148,6 +168,7 @@ def cmd_rule_sets(args: argparse.Namespace, ctx: AppContext) -> int:
         pin = "  (pinned by rollback)" if s.id == pinned else ""
         _out(f"{mark} {s.id:>4}  {s.created_at}  {s.n_cross:>9,} cross  {s.n_upgrade:>6,} upgrade"
              f"  from {s.n_baskets:,} sales{pin}")
+        _out(f"        ranking: {app.ranking_text(s.params)}")
     return 0
 
 
@@ -231,6 +252,48 @@ def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
     return run_serve(ctx, args.port, _verbose(args), announce=announce)
 
 
+def cmd_simulate(args: argparse.Namespace, ctx: AppContext) -> int:
+    """Learning from the counter, measured: simulated weeks at a simulated till."""
+    if args.weeks < 1:
+        raise PossuggestError(f"--weeks must be at least 1, got {args.weeks}")
+    if args.sales_per_day < 1:
+        raise PossuggestError(f"--sales-per-day must be at least 1, got {args.sales_per_day}")
+    if args.seed < 0:
+        raise PossuggestError(f"--seed must be 0 or more, got {args.seed}")
+    folder = Path(args.dir) if args.dir else None
+    bar = _bar(args.quiet)
+    result = app.simulate(ctx, weeks=args.weeks, sales_per_day=args.sales_per_day,
+                          seed=args.seed, learn=not args.no_feedback, folder=folder,
+                          progress=bar)
+    if bar is not None:
+        bar.done()
+    if args.json:
+        _out(json.dumps({"feedback": result.feedback, "rules": result.n_rules,
+                         "weeks": [{"week": w.week, "sales": w.sales, "shown": w.shown,
+                                    "accepted": w.accepted, "dismissed": w.dismissed,
+                                    "rate": round(w.rate, 4),
+                                    "refused_shown": w.refused_shown,
+                                    "refused_pairs_shown": len(w.refused_pairs),
+                                    "refused_pairs_hidden": w.hidden_refused}
+                                   for w in result.weeks]}))
+        return 0
+    _out(f"simulated counter: {result.sales_per_day} sales a day on a demo store "
+         f"({result.n_rules:,} rules), feedback {'on' if result.feedback else 'off'}")
+    _out(f"{'week':>4} {'sales':>6} {'shown':>6} {'accepted':>8} {'rate':>6}  "
+         f"always-refused pairs still shown (shows)")
+    for w in result.weeks:
+        _out(f"{w.week:>4} {w.sales:>6,} {w.shown:>6,} {w.accepted:>8,} {w.rate:>6.1%}  "
+             f"{len(w.refused_pairs):,} ({w.refused_shown:,})")
+    stopped = result.stopped()
+    if len(result.weeks) > 1 and stopped:
+        gone = sum(1 for s in stopped if s[2] == 0)
+        _out(f"always-refused pairs shown 10+ times in week 1: {len(stopped)}; not shown in "
+             f"week {result.weeks[-1].week}: {gone}")
+    if folder is not None:
+        _out(f"till and possuggest database kept in {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="possuggest",
@@ -247,10 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("demo-db", cmd_demo_db, "write a demo till database (hardware-and-garden store)")
-    p.add_argument("path", help="file to write (replaced if it exists)")
+    p.add_argument("path", help="file to write; an existing file is never replaced, except a "
+                                "demo store with --force")
     p.add_argument("--sales", type=int, default=DEMO_SALES, help="number of sales (default %(default)s)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
     p.add_argument("--end-date", help="last day of sales, YYYY-MM-DD (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="replace PATH when it holds a demo store written by demo-db (never "
+                        "anything else, never the configured till)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = add("refresh", cmd_refresh, "mine the till's sales into a new active rule set")
@@ -285,6 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("info", cmd_info, "show where possuggest keeps its files and what it is using")
     p.add_argument("--example-config", action="store_true",
                    help="print every setting with its default, as TOML")
+
+    p = add("simulate", cmd_simulate,
+            "simulated weeks at a simulated till whose customers have a known acceptance "
+            "model: what learning from the counter does to the cards shown")
+    p.add_argument("--weeks", type=int, default=4, help="simulated weeks (default %(default)s)")
+    p.add_argument("--sales-per-day", type=int, default=200,
+                   help="simulated sales a day (default %(default)s)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
+    p.add_argument("--no-feedback", action="store_true",
+                   help="the same days with learning off (the control)")
+    p.add_argument("--dir", metavar="DIR",
+                   help="keep the simulated till and possuggest database in DIR (default: a "
+                        "temporary folder, removed); never the data folder")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = add("serve", cmd_serve, "run the local basket API headless (127.0.0.1 only)")
     p.add_argument("--port", type=int, default=None, help="port (default: from the config)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import os
+import stat
 import sys
 import typing
 from collections.abc import Sequence
@@ -53,6 +55,9 @@ class TillSettings:
     path: str = _f("", help="till database file; empty = the demo store in the data folder")
     register: str = _f("1", help="register whose open sale feeds the panel")
     busy_timeout_ms: int = _f(2000, lo=0, hi=60_000)
+    query_timeout_s: float = _f(60.0, lo=0.1, hi=3600.0,
+                                help="longest one query against the till may run (mapped SQL "
+                                     "included); a longer one is stopped and reported")
     mapping: TillMapping = field(default_factory=TillMapping)
 
 
@@ -66,6 +71,9 @@ class MiningSettings:
     multi_min_confidence: float = _f(0.05, lo=0.0, hi=1.0)
     ease_lambda: float = _f(100.0, lo=0.0, hi=1e9, help="EASE regularisation λ; 0 = off")
     ease_max_items: int = _f(3000, lo=0, hi=20_000, help="EASE covers this many top sellers")
+    tune: bool = _f(True, help="at each refresh, choose EASE λ, the popularity prior's weight "
+                               "and the shrinkage on the latest 15% of the sales (the defaults "
+                               "stay unless another choice clearly wins); false = the defaults")
     context: bool = _f(True, help="learn time-of-day / weekend popularity when sales have times")
     upgrade_min_ratio: float = _f(1.25, lo=1.0, hi=100.0)
     upgrade_max_ratio: float = _f(3.0, lo=1.0, hi=100.0)
@@ -102,6 +110,31 @@ class PolicySettings:
     margin_weight: float = _f(0.0, lo=0.0, hi=10.0, help="0 = ignore margin; 1 = full margin weighting")
     stock_weight: float = _f(0.0, lo=0.0, hi=10.0, help="down-weight items with little stock")
     min_stock: int = _f(1, lo=0, hi=1_000_000)
+    # what a card needs before a cashier reads it out (the ranking itself is not changed)
+    min_card_lift: float = _f(2.5, lo=0.0, hi=1e9,
+                              help="an accessory card needs a rule from the basket at least this "
+                                   "many times more likely than usual (0 = any evidence)")
+    card_evidence_shrink: float = _f(2.0, lo=0.0, hi=1e6,
+                                     help="thin evidence counts less: the card's lift is "
+                                          "(both + s) / (expected + s); 0 = plain lift")
+    hub_min_lift: float = _f(2.0, lo=0.0, hi=1e9,
+                             help="an item that goes weakly with very many products (batteries, "
+                                  "tape) needs at least this lift to be shown")
+    hub_share: float = _f(0.15, lo=0.0, hi=1.0,
+                          help="'very many': weak rules from more than this share of products")
+    accessory_max_price_ratio: float = _f(
+        2.0, lo=0.0, hi=1000.0,
+        help="an accessory costs at most this x the dearest basket item (plus the allowance "
+             "below); 0 = no limit. Stops 'a $229 mower as the accessory of a grass bag'")
+    accessory_price_allowance: float = _f(5.0, lo=0.0, hi=1e9,
+                                          help="money an accessory may cost above that ratio "
+                                               "(cheap baskets: a $3 item, a $12 accessory)")
+    lines_are_main_items: bool = _f(True, help="a dearer item from a tiered product line (one "
+                                              "with a family) is a main purchase: never the "
+                                              "accessory of a cheaper item outside its line")
+    bestseller_cards: int = _f(0, lo=0, hi=1,
+                               help="at most this many best-seller cards, labelled as such, "
+                                    "when the basket's own evidence gives fewer cards")
     excluded_categories: list[str] = _f(factory=list)
     pinned: list[list[str]] = _f(factory=list, help="[[with_sku, suggest_sku], ...] always first")
     blocked: list[list[str]] = _f(factory=list, help="[[with_sku, never_sku], ...]; '*' = any")
@@ -138,6 +171,45 @@ class HoldoutSettings:
 
 
 @dataclass
+class FeedbackSettings:
+    """Learning from the counter: shown / accepted / dismissed cards change the order of cards
+    and whether a card is shown at all (never its reason). See serving/feedback.py."""
+
+    enabled: bool = _f(True, help="learn from what cashiers accept and dismiss")
+    window_days: float = _f(28.0, lo=1.0, hi=3650.0,
+                            help="only events of the last this many days count")
+    half_life_days: float = _f(0.0, lo=0.0, hi=3650.0,
+                               help="within the window, an event this many days old counts "
+                                    "half; 0 = every event in the window counts fully")
+    start_after_shows: int = _f(100, lo=0, hi=1_000_000,
+                                help="feedback starts once the window holds this many shown "
+                                     "cards (the store's acceptance rate needs them)")
+    prior_strength: float = _f(10.0, lo=0.5, hi=10_000.0,
+                               help="the prior, centred on the store's acceptance rate, weighs "
+                                    "as much as this many shown cards: smaller learns faster "
+                                    "and explores more")
+    exploration: str = _f("thompson", choices=("thompson", "mean"),
+                          help="thompson: each refresh ranks by a draw from each card's "
+                               "posterior (uncertain cards get their chance); mean: by the "
+                               "posterior mean")
+    min_multiplier: float = _f(0.2, lo=0.01, hi=1.0,
+                               help="a card's score is multiplied by its estimated acceptance "
+                                    "over the store's, at least this")
+    max_multiplier: float = _f(3.0, lo=1.0, hi=100.0,
+                               help="the largest multiplier a well-accepted card gets")
+    hide_after_shows: int = _f(20, lo=1, hi=1_000_000,
+                               help="a card is hidden only after this many shows of its "
+                                    "(basket item, suggested item) pair in the window")
+    hide_below: float = _f(0.25, lo=0.0, hi=1.0,
+                           help="hide a card whose acceptance, even at its upper bound, is "
+                                "under this share of the store's rate; 0 = never hide")
+    hide_confidence: float = _f(0.9, lo=0.5, hi=0.999,
+                                help="the upper bound's level (0.9 = 90% upper bound)")
+    refresh_minutes: float = _f(5.0, lo=0.1, hi=1440.0,
+                                help="a running panel or serve re-reads the events this often")
+
+
+@dataclass
 class Settings:
     till: TillSettings = field(default_factory=TillSettings)
     mining: MiningSettings = field(default_factory=MiningSettings)
@@ -146,6 +218,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     holdout: HoldoutSettings = field(default_factory=HoldoutSettings)
+    feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
 
 
 # TOML spells a few keys differently from the Python field names.
@@ -215,6 +288,25 @@ def _check_pairs(obj: Any, prefix: str) -> None:
                     raise ConfigError(f"config key '{prefix}.{name}[{i}]': expected [with_sku, sku]")
     if isinstance(obj, MiningSettings) and obj.upgrade_min_ratio > obj.upgrade_max_ratio:
         raise ConfigError(f"config key '{prefix}.upgrade_min_ratio': larger than upgrade_max_ratio")
+    if isinstance(obj, ApiSettings) and obj.token:
+        _check_token(obj.token, f"{prefix}.token")
+
+
+#: The shortest ``api.token`` accepted (the generated one has 32 characters).
+MIN_TOKEN_LENGTH = 16
+
+
+def _check_token(token: str, key: str) -> None:
+    """A fixed API token must be hard to guess and sendable in an HTTP header (the message
+    never repeats the token: it is a secret)."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        n = len(token)
+        raise ConfigError(f"config key '{key}': too short ({n} character{'s' * (n != 1)}); use at "
+                          f"least {MIN_TOKEN_LENGTH} random characters, or leave it empty for a "
+                          "generated one")
+    if not all("!" <= ch <= "~" for ch in token):
+        raise ConfigError(f"config key '{key}': use only visible ASCII characters (letters, "
+                          "digits, punctuation; no spaces), as it is sent in an HTTP header")
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:
@@ -260,10 +352,49 @@ def example_config_text() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """One TOML file as a dict; a missing file is empty. Raises ConfigError naming the file."""
+def _private_group(st: os.stat_result) -> bool:
+    """The file's group is its owner's own (named after the owner, with no other members)."""
+    import grp
+    import pwd
+
     try:
-        text = path.read_text(encoding="utf-8")
+        owner = pwd.getpwuid(st.st_uid)
+        group = grp.getgrgid(st.st_gid)
+    except KeyError:
+        return False
+    return (st.st_gid == owner.pw_gid and group.gr_name == owner.pw_name
+            and set(group.gr_mem) <= {owner.pw_name})
+
+
+def check_config_permissions(path: Path, st: os.stat_result) -> None:
+    """On POSIX, refuse a config file that other users can change: whoever can write it can
+    point possuggest at another till or change its API token. Writable by every user, or by
+    a group other than the owner's own, is refused with the ``chmod`` that fixes it."""
+    if os.name != "posix" or not stat.S_ISREG(st.st_mode):
+        return
+    why = "whoever can change it can point possuggest at another till or set its API token"
+    if st.st_mode & stat.S_IWOTH:
+        raise ConfigError(f"config file {path} can be changed by every user of this computer "
+                          f"({why}): run 'chmod o-w {path}'")
+    if st.st_mode & stat.S_IWGRP and not _private_group(st):
+        import grp
+
+        try:
+            group = f"group '{grp.getgrgid(st.st_gid).gr_name}'"
+        except KeyError:
+            group = f"group {st.st_gid}"
+        raise ConfigError(f"config file {path} can be changed by the {group} ({why}): run "
+                          f"'chmod g-w {path}'")
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """One TOML file as a dict; a missing file is empty. Raises ConfigError naming the file,
+    also when other users could change it (see :func:`check_config_permissions`)."""
+    try:
+        with open(path, "rb") as f:
+            check_config_permissions(path, os.fstat(f.fileno()))
+            text = f.read().decode("utf-8")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")    # as text mode reads it
     except FileNotFoundError:
         return {}
     except IsADirectoryError:
@@ -316,6 +447,7 @@ def load_settings(path: Path) -> Settings:
 __all__ = [
     "Settings", "TillSettings", "TillMapping", "MiningSettings", "PolicySettings", "ManualRule",
     "UpgradePath", "WatcherSettings", "ApiSettings", "UiSettings", "HoldoutSettings",
+    "FeedbackSettings",
     "load_settings", "load_settings_files", "read_config_file", "settings_from_dict",
     "settings_to_dict",
 ]

@@ -7,6 +7,7 @@ for the engine's live stock and prices. ``OpenSale`` is the register's sale bein
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,4 +55,48 @@ class OpenSale:
         return [sku for sku, _ in self.lines]
 
 
-__all__ = ["Product", "OpenSale"]
+
+
+# -- compatibility: a fitting or platform variant is neither an upgrade nor a substitute's
+#    better version ("LED Candle Bulb E14" vs "LED Spotlight GU10", an 18V vs a 36V battery)
+_FITTING = re.compile(r"^(e\d{2}|b\d{2}|gu\d{1,2}(\.\d)?|g\d{1,2}|mr\d{2}|r\d{2}|bc|es|ses)$")
+_VOLTAGE = re.compile(r"^\d+(\.\d+)?v$")
+
+
+def _tokens(name: str) -> list[str]:
+    return [t for t in re.split(r"[\s,/()]+", name.lower()) if t]
+
+
+def fitting_tokens(name: str) -> dict[str, frozenset[str]]:
+    """The tokens of a name that say what it fits: lamp fittings and battery voltages."""
+    out: dict[str, set[str]] = {}
+    for tok in _tokens(name):
+        if _FITTING.match(tok):
+            out.setdefault("fitting", set()).add(tok)
+        elif _VOLTAGE.match(tok):
+            out.setdefault("voltage", set()).add(tok)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _plain_words(name: str) -> frozenset[str]:
+    return frozenset(w for w in name.lower().replace("-", " ").split()
+                     if not any(ch.isdigit() for ch in w))
+
+
+def size_variant(a: str, b: str) -> bool:
+    """Names that differ only in sizes, codes or counts ("Wood Screws 3.0x16mm" / "Wood
+    Screws 5.0x70mm", "Mower Blade 41cm" / "Mower Blade 46cm") are variants, not tiers."""
+    wa, wb = _plain_words(a), _plain_words(b)
+    return bool(wa) and wa == wb
+
+
+def compatible(a: str, b: str) -> bool:
+    """Could ``b`` replace ``a`` for the same job? Not when both name a lamp fitting or a
+    battery voltage and those differ, and not when the two differ only in size."""
+    if size_variant(a, b):
+        return False
+    fa, fb = fitting_tokens(a), fitting_tokens(b)
+    return all(fa[k] == fb[k] for k in fa.keys() & fb.keys())
+
+
+__all__ = ["Product", "OpenSale", "compatible", "fitting_tokens", "size_variant"]

@@ -27,6 +27,10 @@ for a single sale, so the till simulator rings up live sales from the same model
 
 Everything is deterministic by seed: the same ``(sales, seed, end_date)`` gives identical
 table contents.
+
+Beside the reference schema the file holds one more table, ``demo_relations(a, b, kind)``:
+the model's real relations (:meth:`DemoStoreModel.relations`), the ground truth that
+``possuggest evaluate`` measures the cards against. The till reader never reads it.
 """
 
 from __future__ import annotations
@@ -95,6 +99,37 @@ class DemoSummary:
     sales: int
     lines: int
     seconds: float
+
+
+#: The demo till's ground truth: the table ``build_demo_store`` writes beside the reference
+#: schema (the till reader never looks at it; ``possuggest evaluate`` reads it).
+DEMO_RELATIONS_TABLE = "demo_relations"
+RELATION_KINDS = ("accessory", "together", "upgrade")
+
+
+@dataclass(frozen=True)
+class DemoRelations:
+    """The relations the demo store's sales are generated from, as directed SKU pairs (a, b):
+    "with a in the basket, b is a sensible card". Any other pair is noise.
+
+    * ``accessory``: a mission's core item c -> an accessory it adds with a chance above 0
+      when c is the primary pick (mower -> grass bag; never the other way round);
+    * ``together``: two core items of one shopping-list mission (``extra_picks`` > 0), both
+      ways: several seed packets, fixings, the everyday top-up -- complements of one line;
+    * ``upgrade``: a cheaper tier -> a pricier tier of one family within a tiered mission's
+      core (one primary pick, ``extra_picks`` = 0).
+
+    A discontinued product stands in for its successor before the switch-over, so its pairs
+    are listed too.
+    """
+
+    accessory: frozenset[tuple[str, str]]
+    together: frozenset[tuple[str, str]]
+    upgrade: frozenset[tuple[str, str]]
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """``(a, b, kind)`` rows, sorted: the ``demo_relations`` table's content."""
+        return sorted((a, b, kind) for kind in RELATION_KINDS for a, b in getattr(self, kind))
 
 
 @dataclass
@@ -247,6 +282,32 @@ class DemoStoreModel:
         return {"name": m.name, "core": np.array([self.index[c] for c in m.core], np.int64),
                 "core_p": core_p / core_p.sum(), "extra_lam": m.extra_lam,
                 "second_p": m.second_p, "accs": accs}
+
+    def relations(self) -> DemoRelations:
+        """The real relations of the shopping model (see :class:`DemoRelations`): the ground
+        truth offline measures compare suggestions with. Draws no random numbers."""
+        data = load_demo_data()
+        family = {r.sku: r.family for r in data.products}
+        price = {r.sku: r.price for r in data.products}
+        kinds: dict[str, set[tuple[str, str]]] = {k: set() for k in RELATION_KINDS}
+        for m in data.missions:
+            for acc in m.accs:
+                for c, p in zip(m.core, acc.prob, strict=True):
+                    if p > 0:
+                        kinds["accessory"].update((c, a) for a in acc.alts if a != c)
+            for a in m.core:
+                for b in m.core:
+                    if a == b:
+                        continue
+                    if m.extra_lam > 0:
+                        kinds["together"].add((a, b))
+                    elif family[a] and family[a] == family[b] and price[a] < price[b]:
+                        kinds["upgrade"].add((a, b))
+        for d in data.discontinued:
+            for pairs in kinds.values():
+                pairs.update([(d.sku if a == d.successor else a, d.sku if b == d.successor else b)
+                              for a, b in pairs if d.successor in (a, b)])
+        return DemoRelations(**{k: frozenset(v) for k, v in kinds.items()})
 
     def traffic(self, doy: np.ndarray) -> np.ndarray:
         """Relative store traffic on each day of year (0..365) from the mission seasons."""
@@ -520,21 +581,67 @@ def _table_statements() -> tuple[list[str], list[str]]:
     return tables, indexes
 
 
+#: ``PRAGMA application_id`` of every demo store ``build_demo_store`` writes ("PSDM"): how
+#: ``possuggest demo-db`` tells a demo store it may replace from anything else.
+DEMO_APPLICATION_ID = 0x5053444D
+
+
+def is_demo_store(path: Path) -> bool:
+    """True when ``path`` is a regular file (not a link) holding a demo store written by
+    :func:`build_demo_store` (read from the file header; SQLite is not opened)."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except OSError:
+        return False
+    return head[:16] == b"SQLite format 3\x00" and \
+        int.from_bytes(head[68:72], "big") == DEMO_APPLICATION_ID
+
+
+def _check_replace(path: Path, replace: str) -> None:
+    """``replace`` = "nothing": ``path`` must not exist; "demo": it may be a demo store;
+    "anything": no check. Raises PossuggestError (nothing touched) when refused."""
+    if replace == "anything":
+        return
+    if os.path.lexists(path):
+        if path.is_symlink() or not path.is_file():
+            raise PossuggestError(f"{path} is not a regular file: demo-db replaces only a demo "
+                                  "store it wrote; nothing was changed")
+        if not is_demo_store(path):
+            raise PossuggestError(f"{path} exists and is not a demo store written by "
+                                  "'possuggest demo-db'; nothing was changed")
+        if replace != "demo":
+            raise PossuggestError(f"{path} already holds a demo store; --force replaces it")
+        return
+    for suffix in ("-journal", "-wal", "-shm"):
+        if os.path.lexists(f"{path}{suffix}"):
+            raise PossuggestError(f"{path}{suffix} exists, but {path} does not: not a demo "
+                                  "store's file; nothing was changed")
+
+
 def build_demo_store(path: Path, sales: int = 20_000, seed: int = 7,
                      end_date: dt.date | None = None,
                      progress: ProgressFn | None = None,
-                     cancelled: CancelledFn | None = None) -> DemoSummary:
+                     cancelled: CancelledFn | None = None,
+                     replace: str = "anything") -> DemoSummary:
     """Write a new demo till database at ``path`` (overwritten atomically).
 
     The file is built under a temporary name in the same folder and moved onto ``path`` only
     when complete, so a crash or cancel never leaves a half-written database. ``progress``
     gets ``(fraction, message)``; when ``cancelled()`` turns true the build stops, the
     temporary file is removed and :class:`~possuggest.core.errors.Cancelled` is raised.
+    ``replace`` says what may be at ``path``: "anything" (the data folder's own demo store),
+    "demo" (nothing, or a demo store: ``demo-db --force``) or "nothing" (``demo-db``); it is
+    checked before anything is written and again just before the move.
     """
     t0 = time.perf_counter()
     path = Path(path)
     if sales < 0:
         raise PossuggestError(f"the number of demo sales must be 0 or more, not {sales}")
+    _check_replace(path, replace)
     end = end_date or dt.date.today()
 
     report = sub_range(progress, 0.0, 1.0)
@@ -575,6 +682,10 @@ def build_demo_store(path: Path, sales: int = 20_000, seed: int = 7,
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [(p["sku"], p["name"], p["category"], p["family"], p["price"], p["cost"],
               p["stock"], p["active"]) for p in model.products])
+        conn.execute(f"CREATE TABLE {DEMO_RELATIONS_TABLE} (a TEXT NOT NULL, b TEXT NOT NULL, "
+                     "kind TEXT NOT NULL, PRIMARY KEY (kind, a, b)) WITHOUT ROWID")
+        conn.executemany(f"INSERT INTO {DEMO_RELATIONS_TABLE} (a, b, kind) VALUES (?, ?, ?)",
+                         model.relations().rows())
 
         total_rows = max(1, sales + n_lines)
         done = 0
@@ -605,11 +716,13 @@ def build_demo_store(path: Path, sales: int = 20_000, seed: int = 7,
         report(0.9, "creating indexes")
         for stmt in indexes:
             conn.execute(stmt)
+        conn.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=DELETE")
         conn.close()
         conn = None
         check()
+        _check_replace(path, replace)
         # stale sidecar files of an earlier database at ``path`` must not meet the new one
         for suffix in ("-journal", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):

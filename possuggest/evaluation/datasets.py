@@ -17,6 +17,12 @@ Messy rows never stop a read: each skipped row (or entry) is counted under a rea
 (missing, empty, binary, no usable column) raise :class:`~possuggest.core.errors.InputFileError`
 with a one-line message.
 
+Only regular files are read, and at most :data:`MAX_FILE_BYTES` (1 GiB) of them: a device,
+pipe or socket (``/dev/zero``, a FIFO) is refused up front, as reading it may never end, and a
+larger file is refused with a hint to sample it (parsing takes several times its size in
+memory). A quoted field longer than Python's CSV limit (128 KiB, usually an unclosed quote) is
+an error naming the line.
+
 Text handling common to every layout: UTF-16 files with a byte-order mark are decoded as such;
 otherwise UTF-8 (a BOM is dropped), falling back to Windows-1252/Latin-1 with a note. NUL
 bytes are removed (with a note) and CRLF/CR line ends are accepted. Item and ticket text is
@@ -32,7 +38,9 @@ import gc
 import io
 import itertools
 import logging
+import os
 import re
+import stat
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +55,9 @@ from possuggest.core.transactions import Transactions
 log = logging.getLogger(__name__)
 
 FORMATS = ("baskets", "long", "fimi")
+
+#: The largest sales file read (bytes); larger ones are refused with a hint to sample them.
+MAX_FILE_BYTES = 1 << 30
 
 #: Placeholder item values that are not products (compared after strip + upper-case).
 PLACEHOLDER_ITEMS: frozenset[str] = frozenset({"NONE", "NULL", "N/A", "#N/A", "NAN"})
@@ -139,10 +150,7 @@ def _load_text(path: str | Path) -> tuple[str, list[str]]:
         raise InputFileError(f"sales file not found: {p}")
     if p.is_dir():
         raise InputFileError(f"sales file {p} is a folder, not a file")
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputFileError(f"cannot read sales file {p}: {err.strerror or err}") from err
+    data = _read_capped(p)
     notes: list[str] = []
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -179,6 +187,43 @@ def _load_text(path: str | Path) -> tuple[str, list[str]]:
             notes.append("not valid UTF-8: read as Latin-1")
         log.info("%s: %s", p.name, notes[-1])
     return text, notes
+
+
+def _size_text(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):,.1f} {unit}".replace(".0 ", " ")
+    return f"{n:,} bytes"
+
+
+def _too_large(p: Path, size: int | None = None) -> InputFileError:
+    what = f"{_size_text(size)}, more" if size is not None else "more"
+    return InputFileError(f"sales file {p} is {what} than the {_size_text(MAX_FILE_BYTES)} a "
+                          "sales file may have: evaluate on a sample of it")
+
+
+def _read_capped(p: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES. Opened without blocking and
+    checked on the open file, so a pipe or device put in its place is refused, not read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(p, flags)
+    except OSError as err:
+        raise InputFileError(f"cannot read sales file {p}: {err.strerror or err}") from err
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InputFileError(f"sales file {p} is not a regular file (a device, pipe or "
+                                 "socket): save the sales into a file and give that")
+        if st.st_size > MAX_FILE_BYTES:
+            raise _too_large(p, st.st_size)
+        try:
+            data = f.read(MAX_FILE_BYTES + 1)
+        except OSError as err:
+            raise InputFileError(f"cannot read sales file {p}: {err.strerror or err}") from err
+    if len(data) > MAX_FILE_BYTES:            # it grew while being read
+        raise _too_large(p)
+    return data
 
 
 def _first_line(text: str) -> str:
@@ -270,10 +315,14 @@ def read_baskets(path: str | Path, delimiter: str | None = None) -> LoadedSales:
 
 
 def _parse_baskets(text: str, notes: list[str], p: Path, delimiter: str | None) -> LoadedSales:
-    d = delimiter or _sniff_delimiter(_first_line(text))
+    d = _check_delimiter(delimiter) or _sniff_delimiter(_first_line(text))
     with _no_gc():
         if '"' in text:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=d))
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=d)
+            try:
+                rows = list(reader)
+            except csv.Error as err:
+                raise InputFileError(_csv_problem(p, reader.line_num, err)) from None
         else:                                        # no quoting: plain splits are faster
             rows = [ln.split(d) if ln else [] for ln in text.splitlines()]
     while rows and not rows[-1]:
@@ -290,6 +339,41 @@ def _parse_baskets(text: str, notes: list[str], p: Path, delimiter: str | None) 
     log.info("%s: %d baskets read as 'baskets' (delimiter %r)", p.name, tx.n_baskets, d)
     return LoadedSales(tx=tx, skipped=skipped, rows_read=len(rows), source=str(p),
                        fmt="baskets", notes=notes)
+
+
+def _csv_problem(p: Path, line: int, err: csv.Error) -> str:
+    if "field limit" in str(err):
+        return (f"sales file {p.name}, line {line}: a field is longer than "
+                f"{csv.field_size_limit():,} characters (an unclosed quote?)")
+    return f"sales file {p.name} cannot be parsed: line {line}: {err}"
+
+
+def _check_delimiter(delimiter: str | None) -> str | None:
+    """A given delimiter must be one character other than a quote or a line end (``\\t``
+    and ``tab`` mean a tab)."""
+    if delimiter is None or delimiter == "":
+        return None
+    if delimiter in ("\\t", "tab", "TAB"):
+        return "\t"
+    if len(delimiter) != 1 or delimiter in ('"', "\r", "\n"):
+        raise InputFileError(f"delimiter {delimiter!r}: give one character such as , ; or "
+                             "\\t (not a quote or a line end)")
+    return delimiter
+
+
+def _check_time_format(time_format: str | None) -> None:
+    """A strptime pattern that pandas cannot use is an error naming it, before any reading."""
+    if time_format is None or time_format in ("epoch", "unix", "ISO8601", "mixed"):
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pd.to_datetime(pd.Series(["2000-01-01"]), format=time_format, errors="coerce",
+                           utc=True)
+    except (ValueError, re.error) as err:
+        msg = " ".join(str(err).split()) or type(err).__name__
+        raise InputFileError(f"time format {time_format!r} is not a valid strptime pattern "
+                             f"({msg}); e.g. '%d/%m/%Y %H:%M'") from None
 
 
 def _from_raw_items(basket_key: np.ndarray, raw_items: np.ndarray, times: np.ndarray | None,
@@ -344,7 +428,8 @@ def _parse_fimi(text: str, notes: list[str], p: Path) -> LoadedSales:
     except (ValueError, OverflowError):
         num = pd.to_numeric(pd.Series(flat, dtype=object), errors="coerce").to_numpy(
             dtype=np.float64, na_value=np.nan)
-        ok = np.isfinite(num) & (num == np.round(num))
+        # whole numbers a float holds exactly (beyond 2**53 two ids could become one)
+        ok = np.isfinite(num) & (num == np.round(num)) & (np.abs(num) <= 2.0**53)
         ids = np.where(ok, num, 0).astype(np.int64)
         _add(skipped, "bad_item_id", int((~ok).sum()))
     if not ok.any():
@@ -485,10 +570,13 @@ def _parse_long(text: str, notes: list[str], p: Path, ticket_cols: Sequence[str]
                 item_col: str | None, time_cols: Sequence[str] | str | None,
                 time_format: str | None, delimiter: str | None,
                 qty_col: str | None = None) -> LoadedSales:
-    tcols = _as_list(ticket_cols)
+    tcols = _as_list(ticket_cols) or None          # empty = not given
+    item_col = item_col or None
     timec = _as_list(time_cols)
+    _check_time_format(time_format)
     header = _first_line(text)
-    d = delimiter or _sniff_delimiter(header, [*(tcols or []), *([item_col] if item_col else [])])
+    d = _check_delimiter(delimiter) or _sniff_delimiter(
+        header, [*(tcols or []), *([item_col] if item_col else [])])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -620,6 +708,8 @@ def read_sales_file(path: str | Path, fmt: str | None = None, *,
     ``delimiter`` to baskets and long. Column lists may also be given as ``"Date,Time"``."""
     if fmt is not None and fmt not in FORMATS:
         raise InputFileError(f"unknown sales file format {fmt!r} (use {', '.join(FORMATS)})")
+    delimiter = _check_delimiter(delimiter)
+    _check_time_format(time_format)
     p = Path(path)
     if fmt == "fimi" or (fmt is None and p.suffix.lower() == ".dat"):
         return read_fimi(p)

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from possuggest.core.config import MiningSettings
 from possuggest.core.context_time import DAYPART_HOURS, N_CONTEXT
-from possuggest.core.products import Product
+from possuggest.core.products import Product, compatible, size_variant
 from possuggest.core.progress import CancelledFn, ProgressFn, sub_range
 from possuggest.core.transactions import Transactions
 
@@ -262,16 +262,9 @@ def mine_multi_rules(tx: Transactions, min_support: float, max_antecedent: int,
     })
 
 
-def _words(name: str) -> frozenset[str]:
-    return frozenset(w for w in name.lower().replace("-", " ").split()
-                     if not any(ch.isdigit() for ch in w))
-
-
 def size_variants(a: str, b: str) -> bool:
-    """Names that differ only in sizes, codes or counts ("Wood Screws 3.0x16mm" / "Wood
-    Screws 5.0x70mm", "LED Bulb E14 4W" / "LED Bulb GU10 5W") are variants, not tiers."""
-    wa, wb = _words(a), _words(b)
-    return bool(wa) and wa == wb
+    """Kept for callers of the old name: see :func:`possuggest.core.products.size_variant`."""
+    return size_variant(a, b)
 
 
 def _name_head(name: str) -> str:
@@ -315,7 +308,7 @@ def mine_upgrades(tx: Transactions, catalog: Mapping[str, Product],
                 ratio = q.price / p.price
                 if settings.upgrade_min_ratio <= ratio <= settings.upgrade_max_ratio and \
                         q.price - p.price >= settings.upgrade_min_diff and \
-                        not size_variants(p.name, q.name):
+                        compatible(p.name, q.name):
                     pairs_a.append(index[p.sku])
                     pairs_b.append(index[q.sku])
     if not pairs_a:

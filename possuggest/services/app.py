@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from possuggest.core.config import PolicySettings, Settings, TillSettings
+from possuggest.core.config import FeedbackSettings, PolicySettings, Settings, TillSettings
 from possuggest.core.errors import PossuggestError, RuleStoreError, TillError
 from possuggest.core.logsetup import setup_logging
 from possuggest.core.progress import CancelledFn, ProgressFn
@@ -69,7 +69,8 @@ def make_plan(ctx: AppContext, force_demo: bool = False, demo_sales: int = DEMO_
     settings = ctx.settings
     if ctx.uses_demo or force_demo:
         till_settings = TillSettings(register=settings.till.register or "1",
-                                     busy_timeout_ms=settings.till.busy_timeout_ms)
+                                     busy_timeout_ms=settings.till.busy_timeout_ms,
+                                     query_timeout_s=settings.till.query_timeout_s)
         if ctx.uses_demo:
             ctx.check_demo_allowed()
             till_path, rules_db = ctx.paths.demo_till_db, ctx.paths.rules_db
@@ -131,6 +132,7 @@ def prepare(ctx: AppContext, verbose: bool = False, needs_till: bool = True,
     if needs_till and not plan.demo:
         check_till(plan)
     start_logging(ctx, verbose)
+    _open_store(plan.rules_db).close()      # a damaged one is moved aside and rebuilt
     if not plan.demo:
         ctx.claim_for_till()
     ctx.remember_good_settings()
@@ -143,26 +145,58 @@ def prepare(ctx: AppContext, verbose: bool = False, needs_till: bool = True,
 
 
 # -- possuggest's own database ------------------------------------------------------------------
-def ensure_store(plan: Plan, attempts: int = 5) -> None:
-    """Create possuggest's database once, before the event writer opens it too: two
-    connections creating a fresh WAL database at the same moment can fail with "locked"."""
+REMINE = "rules are mined again from the till"
+
+
+def _open_store(path: Path, thorough: bool = False, damaged: Any = None,
+                then: str = REMINE) -> Any:
+    """possuggest's database; a damaged one is moved aside and a new one made first, and a
+    warning (one line, on stderr for commands) says so and what happens ``then``."""
     from possuggest.store.rule_store import RuleStore
+
+    store, note = RuleStore.open_or_recover(path, thorough=thorough, damaged=damaged)
+    if note:
+        log.warning("%s; %s", note, then)
+    return store
+
+
+def _read_store(path: Path, read: Any, then: str = REMINE) -> Any:
+    """``read(store)`` on possuggest's database; when damage only shows while reading, the
+    database is moved aside and rebuilt, and ``read`` runs again on the new, empty one."""
+    from possuggest.store.rule_store import StoreDamaged
+
+    try:
+        with _open_store(path, then=then) as store:
+            return read(store)
+    except StoreDamaged as exc:
+        with _open_store(path, damaged=exc, then=then) as store:
+            return read(store)
+
+
+def ensure_store(plan: Plan, attempts: int = 5) -> str | None:
+    """Create possuggest's database once, before the event writer opens it too (two
+    connections creating a fresh WAL database at the same moment can fail with "locked"),
+    and check it page by page: a damaged one is moved aside and a new, empty one made.
+    Returns the one-line note saying so, else None."""
+    from possuggest.store.rule_store import RuleStore, StoreDamaged
 
     for attempt in range(attempts):
         try:
-            RuleStore(plan.rules_db).close()
-            return
+            store, note = RuleStore.open_or_recover(plan.rules_db, thorough=True)
+            store.close()
+            if note:
+                log.warning("%s", note)
+            return note
         except RuleStoreError as exc:
-            if "locked" not in str(exc) or attempt == attempts - 1:
+            if isinstance(exc, StoreDamaged) or "locked" not in str(exc) \
+                    or attempt == attempts - 1:
                 raise
             time.sleep(0.1 * (attempt + 1))
+    return None
 
 
 def has_active_rules(plan: Plan) -> bool:
-    from possuggest.store.rule_store import RuleStore
-
-    with RuleStore(plan.rules_db) as store:
-        return store.active_rule_set() is not None
+    return bool(_read_store(plan.rules_db, lambda store: store.active_rule_set() is not None))
 
 
 @dataclass(frozen=True)
@@ -196,14 +230,20 @@ class RefreshOutcome:
 
 def run_refresh(plan: Plan, progress: ProgressFn | None = None,
                 cancelled: CancelledFn | None = None) -> RefreshOutcome:
-    """Mine the till into a new rule set; it becomes active unless a rollback pinned one."""
+    """Mine the till into a new rule set; it becomes active unless a rollback pinned one.
+    The ranking's parameters are tuned on the store's own sales first (``mining.tune``)."""
+    from possuggest.evaluation.tuning import tune_for_refresh
     from possuggest.mining.refresh import refresh
-    from possuggest.store.rule_store import RuleStore
+    from possuggest.store.rule_store import StoreDamaged
 
-    summary = refresh(plan.till_path, plan.rules_db, plan.settings, progress=progress,
-                      cancelled=cancelled)
-    with RuleStore(plan.rules_db) as store:
-        pinned = store.pinned_rule_set()
+    try:
+        summary = refresh(plan.till_path, plan.rules_db, plan.settings, progress=progress,
+                          cancelled=cancelled, tune=tune_for_refresh)
+    except StoreDamaged as exc:         # found while saving: move it aside, mine again
+        _open_store(plan.rules_db, damaged=exc).close()
+        summary = refresh(plan.till_path, plan.rules_db, plan.settings, progress=progress,
+                          cancelled=cancelled, tune=tune_for_refresh)
+    pinned = _read_store(plan.rules_db, lambda store: store.pinned_rule_set())
     return RefreshOutcome(summary, pinned)
 
 
@@ -212,13 +252,13 @@ def load_engine(plan: Plan, products: Mapping[str, Any] | None = None) -> Any:
     """The engine over the active rule set (an empty engine when there is none yet), with
     live stock from the till when it is readable."""
     from possuggest.serving.engine import SuggestionEngine
-    from possuggest.store.rule_store import RuleStore
 
-    with RuleStore(plan.rules_db) as store:
-        arrays = store.load_active()
+    arrays = _read_store(plan.rules_db, lambda store: store.load_active())
     if arrays is not None and products is None:
         products = read_products(plan)
-    return SuggestionEngine(arrays, products=products, policy=plan.settings.policy)
+    feedback = None if arrays is None else read_feedback(plan.rules_db, plan.settings.feedback)
+    return SuggestionEngine(arrays, products=products, policy=plan.settings.policy,
+                            feedback=feedback)
 
 
 def engine_with_products(engine: Any, products: Mapping[str, Any]) -> Any:
@@ -227,7 +267,7 @@ def engine_with_products(engine: Any, products: Mapping[str, Any]) -> Any:
     from possuggest.serving.engine import SuggestionEngine
 
     return SuggestionEngine(engine.rules, products=products, policy=engine.policy,
-                            scoring=engine.scoring)
+                            scoring=engine.scoring, feedback=engine.feedback)
 
 
 def engine_with_policy(engine: Any, policy: PolicySettings) -> Any:
@@ -235,7 +275,74 @@ def engine_with_policy(engine: Any, policy: PolicySettings) -> Any:
     from possuggest.serving.engine import SuggestionEngine
 
     return SuggestionEngine(engine.rules, products=engine.products or None, policy=policy,
-                            scoring=engine.scoring)
+                            scoring=engine.scoring, feedback=engine.feedback)
+
+
+# -- learning from the counter ----------------------------------------------------------------------
+def read_feedback(rules_db: Path, settings: FeedbackSettings, now: float | None = None) -> Any:
+    """The counter's feedback (serving/feedback.py) from the events of the last
+    ``window_days``; None when it is off, when there are too few events yet, or when the
+    events cannot be read (suggestions then go without it: it is logged)."""
+    from possuggest.serving.feedback import build_feedback
+
+    if not settings.enabled:
+        return None
+    now = time.time() if now is None else now
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now - settings.window_days * 86400))
+    try:
+        counts = _read_store(rules_db, lambda store: store.feedback_counts(
+            since, None, settings.half_life_days))
+    except RuleStoreError as exc:
+        log.warning("feedback from the counter not used: %s", exc)
+        return None
+    # one Thompson draw per refresh period: the cards stay put between refreshes
+    return build_feedback(counts, settings, seed=int(now // (settings.refresh_minutes * 60)))
+
+
+def engine_with_feedback(engine: Any, rules_db: Path, settings: FeedbackSettings,
+                         now: float | None = None) -> Any:
+    """A new engine over the same rule set, products and policy with fresh feedback from the
+    counter; None when the events say nothing new (the current engine stays)."""
+    from possuggest.serving.engine import SuggestionEngine
+
+    if engine is None or engine.rules is None:
+        return None
+    feedback = read_feedback(rules_db, settings, now)
+    old = engine.feedback
+    if feedback is None and old is None:
+        return None
+    if feedback is not None and feedback.same_record(old):
+        return None
+    return SuggestionEngine(engine.rules, products=engine.products or None, policy=engine.policy,
+                            scoring=engine.scoring, feedback=feedback)
+
+
+def simulate(ctx: AppContext, weeks: int = 4, sales_per_day: int = 200, seed: int = 7,
+             learn: bool = True, folder: Path | None = None,
+             progress: ProgressFn | None = None, cancelled: CancelledFn | None = None) -> Any:
+    """The simulated counter (possuggest/demo/simulation.py): ``weeks`` weeks of sales on a
+    small demo store whose customers have a known acceptance model, the panel learning from
+    them each simulated night. Runs in ``folder`` (which must not hold a simulation yet), by
+    default a temporary folder removed afterwards: never the data folder. The feedback
+    settings are the config's; everything else is the defaults (it is the demo's store)."""
+    import tempfile
+
+    from possuggest.demo.simulation import simulate_counter
+
+    settings = Settings(feedback=ctx.settings.feedback)
+    if folder is not None:
+        own = {ctx.paths.data_dir.resolve(), ctx.paths.rules_db.parent.resolve()}
+        if Path(folder).resolve() in own:
+            raise PossuggestError(f"{folder} is possuggest's data folder: simulated events "
+                                  "never go there; give another folder")
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return simulate_counter(Path(folder), weeks, sales_per_day=sales_per_day, seed=seed,
+                                settings=settings, learn=learn, progress=progress,
+                                cancelled=cancelled)
+    with tempfile.TemporaryDirectory(prefix="possuggest-simulate-") as tmp:
+        return simulate_counter(Path(tmp), weeks, sales_per_day=sales_per_day, seed=seed,
+                                settings=settings, learn=learn, progress=progress,
+                                cancelled=cancelled)
 
 
 def load_engine_for(ctx: AppContext, plan: Plan, auto_refresh: bool = True,
@@ -244,7 +351,11 @@ def load_engine_for(ctx: AppContext, plan: Plan, auto_refresh: bool = True,
     if auto_refresh and not has_active_rules(plan):
         log.warning("No rule set yet: refreshing from the till first")
         run_refresh(plan, progress)
-    return load_engine(plan)
+    engine = load_engine(plan)
+    if auto_refresh and engine.rules is None:   # damage found while loading: rebuilt empty
+        run_refresh(plan, progress)
+        engine = load_engine(plan)
+    return engine
 
 
 def resolve_skus(engine: Any, skus: Sequence[str]) -> list[str]:
@@ -289,16 +400,53 @@ def suggest(ctx: AppContext, skus: Sequence[str], n: int | None = None,
 
 # -- rule sets --------------------------------------------------------------------------------------
 def _store(ctx: AppContext, verbose: bool) -> Any:
-    from possuggest.store.rule_store import RuleStore
-
+    """For the manager's commands: checked page by page, so a damaged database is moved
+    aside before anything is listed or changed."""
     start_logging(ctx, verbose)
-    return RuleStore(ctx.paths.rules_db)
+    return _open_store(ctx.paths.rules_db, thorough=True,
+                       then="run 'possuggest refresh' to mine the rules again")
 
 
 def rule_sets(ctx: AppContext, verbose: bool = False) -> tuple[list[Any], int | None]:
     """Kept rule sets, newest first, and the pinned one (if a rollback pinned it)."""
     with _store(ctx, verbose) as store:
         return store.rule_sets(), store.pinned_rule_set()
+
+
+def ranking_text(params: Mapping[str, Any]) -> str:
+    """One line on how a rule set ranks suggestions, from its ``params``: the values chosen
+    at refresh (``params["scoring"]``, defaults for what is not recorded) and what tuning
+    found (``params["tuning"]``: validation HR@3 of the choice and of the default)."""
+    from possuggest.serving.engine import ScoringParams
+
+    scoring, tuning = params.get("scoring") or {}, params.get("tuning") or {}
+    default = ScoringParams()
+    lam = scoring.get("ease_lambda", params.get("ease_lambda"))
+    values = ", ".join(
+        f"{label} {value:g}" for label, value in (
+            ("λ", lam), ("prior weight", scoring.get("prior_weight", default.prior_weight)),
+            ("shrink", scoring.get("shrink", default.shrink)))
+        if isinstance(value, (int, float)))
+    context = scoring.get("context_shrink", default.context_shrink)
+    if isinstance(context, (int, float)) and context >= 1e6:
+        values += ", popularity overall (not by time of day)"
+    elif isinstance(context, (int, float)) and context != default.context_shrink:
+        values += f", context shrink {context:g}"
+    status = tuning.get("status")
+    if status is None:
+        return f"{values} (not tuned)"
+    if status == "off":
+        return f"{values} (not tuned: mining.tune = false)"
+    if status == "too few baskets":
+        return f"{values} (defaults: {tuning.get('reason', 'too few sales to tune')})"
+    chosen, dflt = tuning.get("chosen") or {}, tuning.get("default") or {}
+    what = {"popularity floor": "popularity-led, the default fell below popularity"}.get(
+        str(status), str(status))
+    return (f"{values} ({what}; validation HR@3 {chosen.get('hr@3', 0.0):.3f}, default "
+            f"{dflt.get('hr@3', 0.0):.3f}, margin {tuning.get('margin', 0.0):.3f}; "
+            f"{tuning.get('cases', 0):,} cases from the latest "
+            f"{100 * tuning.get('validation_share', 0.0):g}% of {tuning.get('baskets', 0):,} "
+            f"sales)")
 
 
 def list_rules(ctx: AppContext, sku: str | None = None, kind: str | None = None,
@@ -401,6 +549,7 @@ def info(ctx: AppContext) -> tuple[list[tuple[str, str]], list[str]]:
             if till_state == "readable":
                 warnings = policy_warnings(ctx.settings.policy, read_products(plan))
     active = "none yet (run 'possuggest refresh')"
+    ranking = ""
     if ctx.paths.rules_db.exists():
         try:
             with RuleStore(ctx.paths.rules_db) as store:
@@ -411,12 +560,15 @@ def info(ctx: AppContext) -> tuple[list[tuple[str, str]], list[str]]:
             active = (f"{rs.id}, made {rs.created_at}: {rs.n_cross:,} cross-sell and "
                       f"{rs.n_upgrade:,} upgrade rules from {rs.n_baskets:,} sales"
                       + (" (pinned by rollback)" if pinned == rs.id else ""))
+            ranking = ranking_text(rs.params)
     rows = [("version", __version__), ("data folder", str(ctx.paths.data_dir))]
     rows += [(f"config file {i}" if len(files) > 1 else "config file", f)
              for i, f in enumerate(files, 1)]
     rows += [("state file", str(ctx.paths.state_file)), ("log file", str(ctx.paths.log_file)),
              ("rule database", str(ctx.paths.rules_db)), ("till database", till),
              ("till status", till_state), ("active rule set", active)]
+    if ranking:
+        rows.append(("ranking", ranking))
     return rows, warnings
 
 
@@ -424,6 +576,7 @@ __all__ = [
     "Plan", "RefreshOutcome", "UnknownSku", "make_plan", "check_till", "prepare",
     "read_products", "build_demo", "demo_model", "ensure_store", "has_active_rules",
     "run_refresh", "load_engine", "load_engine_for", "engine_with_products",
-    "engine_with_policy", "resolve_skus", "suggest", "rule_sets", "list_rules", "rollback",
-    "release", "policy_warnings", "info", "start_logging",
+    "engine_with_policy", "read_feedback", "engine_with_feedback", "simulate", "resolve_skus",
+    "suggest", "rule_sets", "list_rules", "rollback", "release", "policy_warnings", "info",
+    "start_logging", "ranking_text",
 ]

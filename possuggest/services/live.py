@@ -6,14 +6,18 @@ rule database's active rule set. A config change is validated first: a bad file 
 (``on_problem``) and the last good settings stay in effect; good settings are handed over
 (``on_settings``) and, when the policy changed, a new engine is built under it. A different
 active rule set is loaded into a new engine. Engines are built in this thread and handed over
-whole (``on_engine``), so a ``suggest()`` never sees a half-updated one.
+whole (``on_engine``), so a ``suggest()`` never sees a half-updated one. Every
+``feedback.refresh_minutes`` the engine is also rebuilt with fresh feedback from the counter's
+events (serving/feedback.py), when they say something new.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,7 +68,10 @@ class LiveReloader:
                  on_settings: Callable[[Settings], None],
                  on_engine: Callable[[Any], None],
                  on_problem: Callable[[str | None], None],
-                 interval: float = 0.5, name: str = "live-reload") -> None:
+                 interval: float = 0.5, name: str = "live-reload",
+                 refresh_feedback: Callable[[Any, Settings], Any] | None = None,
+                 feedback_interval: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.config_files = tuple(config_files)
         self.rules_db = rules_db
         self.settings = settings
@@ -74,6 +81,11 @@ class LiveReloader:
         self._on_engine = on_engine
         self._on_problem = on_problem
         self.interval = interval
+        # (engine, settings) → same set with fresh feedback, or None when nothing is new
+        self._refresh_feedback = refresh_feedback or self._fresh_feedback
+        self.feedback_interval = feedback_interval   # None: settings.feedback.refresh_minutes
+        self._clock = clock
+        self._feedback_at = clock()                  # the engine's feedback was read then
         self._snapshot = config_snapshot(self.config_files)
         self._problem: str | None = None
         self._engine: Any = None
@@ -109,6 +121,7 @@ class LiveReloader:
             self._engine = engine
             self._rule_set = None if engine is None else engine.rule_set_id
             self._engine_known = engine is not None
+            self._feedback_at = self._clock()
 
     def set_problem(self, problem: str | None) -> None:
         """The problem already reported at start-up (so it is not reported twice)."""
@@ -140,9 +153,28 @@ class LiveReloader:
             return
         if active != current and active is not None:
             log.info("active rule set changed: %s → %s", current, active)
+            self._feedback_at = self._clock()     # a new engine reads the events itself
             self._hand_over(self._build_engine(self.settings))
         elif rebuild and engine is not None:
             self._hand_over(self._rebuild_engine(engine, self.settings))
+        elif engine is not None and self._feedback_due():
+            self._feedback_at = self._clock()
+            fresh = self._refresh_feedback(engine, self.settings)
+            with self._lock:
+                stale = self._engine is not engine   # the owner loaded another meanwhile
+            if fresh is not None and not stale:
+                log.info("feedback from the counter refreshed")
+                self._hand_over(fresh)
+
+    def _feedback_due(self) -> bool:
+        interval = (self.feedback_interval if self.feedback_interval is not None
+                    else self.settings.feedback.refresh_minutes * 60.0)
+        return self._clock() - self._feedback_at >= interval
+
+    def _fresh_feedback(self, engine: Any, settings: Settings) -> Any:
+        from possuggest.services.app import engine_with_feedback
+
+        return engine_with_feedback(engine, self.rules_db, settings.feedback)
 
     def _reload_settings(self) -> bool:
         """Validate the changed files; True when the policy changed (the engine must follow)."""
@@ -162,6 +194,8 @@ class LiveReloader:
             return False
         old, self.settings = self.settings, settings
         log.info("settings changed in %s", ", ".join(str(p) for p in self.config_files))
+        if settings.feedback != old.feedback:
+            self._feedback_at = -math.inf         # read the events again under them now
         self._on_settings(settings)
         return settings.policy != old.policy
 

@@ -24,7 +24,8 @@ def start_basket_api(port: int, token: str, hub: Any,
                      health: Callable[[], dict[str, Any]],
                      on_update: Callable[[Any], None] | None = None) -> Any:
     """Listen on 127.0.0.1:``port`` (0 = any free port) in a background thread; the returned
-    object has ``address`` and ``stop()``. Raises OSError when the port cannot be had."""
+    object has ``address`` and ``stop()``. Raises OSError when the port cannot be had.
+    ``health()`` may report ``"store"``: anything but "ok" makes /v1/health answer 503."""
     from possuggest.serving.basket_api import BasketApi, basket_handler
 
     return BasketApi(port, token, basket_handler(hub, on_update), health).start()
@@ -49,7 +50,8 @@ def run_serve(ctx: AppContext, port: int | None = None, verbose: bool = False,
 
     def health() -> dict[str, Any]:
         eng = current["engine"]
-        return {"rule_set": eng.rule_set_id, "rules": eng.n_rules}
+        # "store": "error: …" (the API answers 503) while events cannot be saved
+        return {"rule_set": eng.rule_set_id, "rules": eng.n_rules, "store": writer.state}
 
     def on_engine(new: Any) -> None:
         current["engine"] = new

@@ -4,6 +4,15 @@
 applies the manager's policy (thresholds, pinned / blocked / manual pairs, upgrade paths,
 excluded categories, stock, margin) and returns at most N suggestions, each with the reason
 that actually drove it. A 20-item basket against 500,000 rules takes well under a millisecond.
+
+Two stages: the *ranking* (every candidate scored by the evidence, popularity included: what
+the offline hit rates measure, ``display=False``) and the *counter* policy on top of it
+(``display=True``, the default, what cashiers see): an accessory must serve the basket (not
+cost a multiple of it, not be a dearer version of a basket item), must not be an alternative
+to a basket item (same line, bought together less than chance), must rest on a rule from the
+basket that is clearly stronger than chance (``min_card_lift``; more for items that go
+weakly with everything), and popularity alone is never a card unless the manager allows one
+labelled best seller. Fewer cards on real evidence beat three padded ones.
 """
 
 from __future__ import annotations
@@ -11,19 +20,22 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from possuggest.core.config import PolicySettings
 from possuggest.core.context_time import N_CONTEXT, bucket_of
-from possuggest.core.products import Product
+from possuggest.core.products import Product, compatible
+from possuggest.serving.feedback import Feedback
 from possuggest.serving.reasons import (
     bestseller_reason,
     cross_reason,
     money,
     popular_reason,
+    say_cross,
+    say_upgrade,
     store_pick_reason,
     upgrade_reason,
 )
@@ -46,6 +58,7 @@ class Suggestion:
     because: tuple[str, ...] = ()      # basket skus the evidence came from
     source: str = "mined"              # 'mined' | 'pinned' | 'manual' | 'bestseller'
     confidence: float = 0.0            # the evidence's probability (rule confidence / share)
+    detail: str = ""                   # the numbers behind the reason, for those who ask
 
     @property
     def badge(self) -> str:
@@ -97,6 +110,7 @@ class _Index:
     conf: np.ndarray
     lift: np.ndarray
     rid: np.ndarray
+    count: np.ndarray              # baskets holding both (the evidence behind the lift)
     # multi-item antecedents: sorted index tuple -> (cons, strength, conf, lift, rid)
     multi: dict[tuple[int, ...], tuple[np.ndarray, ...]]
     multi_members: np.ndarray      # bool per item: appears in some multi antecedent
@@ -126,14 +140,20 @@ class SuggestionEngine:
 
     def __init__(self, rules: RuleArrays | None, products: Mapping[str, Product] | None = None,
                  policy: PolicySettings | None = None, scoring: ScoringParams | None = None,
-                 require_catalog: bool | None = None) -> None:
+                 require_catalog: bool | None = None,
+                 feedback: Feedback | None = None) -> None:
         self.rules = rules
         self.policy = policy or PolicySettings()
+        saved = rules.rule_set.params.get("scoring") if rules is not None else None
+        if scoring is None and isinstance(saved, dict):    # chosen at refresh (tuning)
+            scoring = ScoringParams(**{k: v for k, v in saved.items()
+                                       if k in ScoringParams.__dataclass_fields__})
         self.scoring = scoring or ScoringParams()
         if products is None and rules is not None:
             products = rules.products        # the snapshot kept with the rule set
         self.products: dict[str, Product] = dict(products or {})
         self.require_catalog = bool(self.products) if require_catalog is None else require_catalog
+        self.feedback = feedback        # learning from the counter (display only; see below)
         self._build()
 
     # -- building ------------------------------------------------------------------------
@@ -227,6 +247,7 @@ class SuggestionEngine:
             indptr = np.cumsum(indptr)
             pair_cons, pair_strength = cons[order], strength[order]
             pair_conf, pair_lift, pair_rid = r.confidence[order], r.lift[order], r.rule_id[order]
+            pair_count = r.count[order].astype(float)
             multi_rows = (np.flatnonzero(ok & (asize > 1)) if s.multi_weight > 0
                           else np.zeros(0, dtype=np.int64))
             columns: dict[tuple[int, ...], tuple[list[Any], ...]] = {}
@@ -247,7 +268,7 @@ class SuggestionEngine:
         else:
             indptr = np.zeros(n + 1, dtype=np.int64)
             pair_cons = np.zeros(0, dtype=np.int64)
-            pair_strength = pair_conf = pair_lift = np.zeros(0)
+            pair_strength = pair_conf = pair_lift = pair_count = np.zeros(0)
             pair_rid = np.zeros(0, dtype=np.int64)
         for path in p.upgrade_paths:   # manual upgrade paths come first
             lst = upgrades.setdefault(skus[path.from_sku], [])
@@ -256,7 +277,8 @@ class SuggestionEngine:
             lst.sort(key=lambda t: -t[1] if t[2] is not None else -2.0)
         self._ix = _Index(
             idx=skus, skus=np.array(list(skus), dtype=object), indptr=indptr, cons=pair_cons,
-            strength=pair_strength, conf=pair_conf, lift=pair_lift, rid=pair_rid, multi=multi,
+            strength=pair_strength, conf=pair_conf, lift=pair_lift, rid=pair_rid, count=pair_count,
+            multi=multi,
             multi_members=multi_members, upgrades=upgrades, popularity=popularity,
             pop_order=np.argsort(-popularity, kind="stable"),
             prior=self._priors(skus, popularity))
@@ -277,6 +299,21 @@ class SuggestionEngine:
                 (skus[rule.suggest], rule.reason, "manual"))
         self._cat = self._build_catalog(self._ix)
         self._has_context = bool(r is not None and r.context)
+        self._hubs = self._find_hubs()
+        self._build_feedback()
+
+    def _find_hubs(self) -> np.ndarray:
+        """Items with weak rules (lift under ``hub_min_lift``) from more than ``hub_share`` of
+        the catalogue: they go with everything a little (batteries, tape) and would otherwise
+        fill every basket's cards."""
+        ix, p = self._ix, self.policy
+        n = len(ix.skus)
+        if not len(ix.cons):
+            return np.zeros(n, dtype=bool)
+        weak = np.nan_to_num(ix.lift, nan=0.0) < p.hub_min_lift
+        per_item = np.bincount(ix.cons[weak], minlength=n)
+        base = max(int(self._cat.known.sum()), int((np.diff(ix.indptr) > 0).sum()), 1)
+        return np.asarray(per_item > p.hub_share * base)
 
     def _priors(self, skus: dict[str, int], popularity: np.ndarray) -> np.ndarray:
         """Each context bucket's share of sales per item, shrunk toward the overall share."""
@@ -340,13 +377,15 @@ class SuggestionEngine:
         return sku in self._ix.idx
 
     def suggest(self, basket: Iterable[str], n: int | None = None,
-                exclude: Iterable[str] = (), when: float | None = None) -> list[Suggestion]:
+                exclude: Iterable[str] = (), when: float | None = None,
+                display: bool = True) -> list[Suggestion]:
         """At most ``n`` (default: the policy's max) suggestions for the basket, best first.
 
         Never an item already in the basket, an excluded (e.g. dismissed) item, an inactive
         or out-of-stock item, or an upgrade of an item whose upgrade is already in the basket.
         Unknown SKUs in the basket are ignored. ``when`` (epoch seconds; default now) picks
-        the time-of-day context.
+        the time-of-day context. ``display`` applies the counter policy (see the module
+        docstring); without it the plain ranking comes back, as offline evaluation scores it.
         """
         ix, cat = self._ix, self._cat
         limit = self.policy.max_suggestions if n is None else n
@@ -380,7 +419,9 @@ class SuggestionEngine:
                     out.append(self._cross(j, 1e9, text, None, (ix.skus[i],), src))
                     taken.add(j)
         # 2. upgrades of basket items; their targets are offered as upgrades, not accessories
-        ups = self._upgrades(b_idx, in_basket, allowed, taken)
+        ups = self._upgrades(b_idx, in_basket, allowed, taken, display)
+        if display and self.feedback is not None:
+            ups = [u for u in ups if not self._feedback_hides(u[1])]
         # 3. mined cross-sell evidence from every basket item
         seg = [(ix.indptr[i], ix.indptr[i + 1]) for i in b_idx]
         parts = [(a, b) for a, b in seg if b > a]
@@ -400,15 +441,17 @@ class SuggestionEngine:
                     if hit is not None:
                         multi_hits.append((key, hit))
                         np.add.at(score, hit[0], hit[1])
-        prior_w = self.scoring.prior_weight if self.scoring.fill_bestsellers else 0.0
+        prior_w = self.scoring.prior_weight if self.scoring.fill_bestsellers or display else 0.0
         bucket = bucket_of(when)
         prior = ix.prior[bucket if ix.prior.shape[0] > N_CONTEXT and self._has_context
                          else -1]
         if prior_w > 0:
             score += prior_w * prior
+        if display and self.feedback is not None:      # learning from the counter
+            score *= self._feedback_factor(parts, cons, strength, prior_w * prior)
         score *= cat.weight
         score[~allowed] = 0.0
-        want = limit + 3 + len(taken)
+        want = limit + 3 + len(taken) if not display else 4 * limit + 12 + len(taken)
         cand = np.flatnonzero(score > 0)
         if len(cand) > want:
             cand = cand[np.argpartition(-score[cand], want)[:want]]
@@ -416,6 +459,11 @@ class SuggestionEngine:
         cross: list[Suggestion] = []
         for c_j in cand:
             if c_j in taken:
+                continue
+            if display:
+                card = self._counter_card(int(c_j), float(score[c_j]), b_idx, multi_hits)
+                if card is not None and not self._feedback_hides(card):
+                    cross.append(card)
                 continue
             cross.append(self._explain(int(c_j), float(score[c_j]), b_idx, parts, cons, strength,
                                        multi_hits, prior_w * float(prior[c_j]),
@@ -445,16 +493,128 @@ class SuggestionEngine:
             seen.add(ups[0][1].sku)
         if len(result) >= limit:
             return result
-        # 5. best sellers fill the rest, said as such
-        if self.scoring.fill_bestsellers:
+        # 5. best sellers fill the rest, said as such (at the counter: only as the manager allows)
+        fill = (limit if not display else min(limit, len(result) + self.policy.bestseller_cards))
+        if self.scoring.fill_bestsellers or display:
             for j in ix.pop_order[: limit + len(b_idx) + 50]:
-                if len(result) >= limit:
+                if len(result) >= fill:
                     break
-                if allowed[j] and ix.skus[j] not in seen and ix.popularity[j] > 0:
+                if allowed[j] and ix.skus[j] not in seen and ix.popularity[j] > 0 and \
+                        (not display or self._fits_basket(int(j), b_idx)):
                     result.append(self._cross(int(j), 0.0, bestseller_reason(ix.popularity[j]),
                                               None, (), "bestseller"))
                     seen.add(ix.skus[j])
         return result
+
+    # -- learning from the counter (serving/feedback.py) ---------------------------------------
+    def _build_feedback(self) -> None:
+        """Feedback multipliers on the index: per item, and per pair rule position (the pair's
+        own when it has been shown, else its item's)."""
+        fb, ix = self.feedback, self._ix
+        self._fb_item = np.ones(len(ix.skus))
+        self._fb_rule = np.ones(len(ix.cons))
+        if fb is None:
+            return
+        for sku, est in fb.items.items():
+            j = ix.idx.get(sku)
+            if j is not None:
+                self._fb_item[j] = est.multiplier
+        self._fb_rule = self._fb_item[ix.cons]
+        for (driver, sku), est in fb.pairs.items():
+            i, j = ix.idx.get(driver), ix.idx.get(sku)
+            if i is not None and j is not None:
+                k = self._pair(i, j)
+                if k >= 0:
+                    self._fb_rule[k] = est.multiplier
+
+    def _feedback_factor(self, parts: list[tuple[int, int]], cons: np.ndarray,
+                         strength: np.ndarray, base: np.ndarray) -> np.ndarray:
+        """Per item: its feedback multiplier, with the evidence of each basket item weighted by
+        that pair's own record (a strength-weighted mean of the pairs' multipliers, the
+        item's for the popularity part). Stays within the multipliers' bounds."""
+        item = self._fb_item
+        if not parts:
+            return item
+        rule = np.concatenate([self._fb_rule[a:b] for a, b in parts])
+        w = np.maximum(strength, 0.0)
+        n = len(item)
+        num = np.bincount(cons, weights=w * (rule - item[cons]), minlength=n)
+        den = np.bincount(cons, weights=w, minlength=n) + np.maximum(base, 0.0)
+        return item + np.divide(num, den, out=np.zeros(n), where=den > 0)
+
+    def _feedback_hides(self, sug: Suggestion) -> bool:
+        """A mined card whose (driver, item) pair cashiers' customers keep refusing."""
+        fb = self.feedback
+        return fb is not None and sug.source == "mined" and fb.hides(sug.because, sug.sku)
+
+    # -- the counter policy ------------------------------------------------------------------
+    def _pair(self, i: int, j: int) -> int:
+        """Index position of the pair rule i→j, or -1."""
+        a, b = self._ix.indptr[i], self._ix.indptr[i + 1]
+        if b <= a:
+            return -1
+        hit = np.flatnonzero(self._ix.cons[a:b] == j)
+        return int(a + hit[0]) if len(hit) else -1
+
+    def _card_lift(self, k: int) -> float:
+        """The pair's lift, shrunk toward 1 for thin evidence: (both + s) / (expected + s) with
+        s = ``card_evidence_shrink``. Four sales that happen to coincide do not make a card;
+        four hundred do."""
+        lift, both = float(self._ix.lift[k]), float(self._ix.count[k])
+        if not lift > 0:
+            return 0.0
+        s = self.policy.card_evidence_shrink
+        return (both + s) / (both / lift + s)
+
+    def _fits_basket(self, j: int, b_idx: list[int]) -> bool:
+        """Direction and substitutes: may j be offered as an accessory to this basket?"""
+        cat, p = self._cat, self.policy
+        price_j = float(cat.price[j]) if cat.known[j] else 0.0
+        prices = [float(cat.price[i]) for i in b_idx if cat.known[i] and cat.price[i] > 0]
+        if prices and price_j > 0 and p.accessory_max_price_ratio > 0 and \
+                price_j > max(prices) * p.accessory_max_price_ratio + p.accessory_price_allowance:
+            return False        # the basket item would be the accessory of j, not j of it
+        for i in b_idx:
+            same_family = bool(cat.family[i]) and cat.family[i] == cat.family[j]
+            if same_family and price_j > float(cat.price[i]) > 0:
+                return False    # a dearer version of a basket item is an upgrade, never an accessory
+            if p.lines_are_main_items and cat.family[j] and not same_family and \
+                    price_j > float(cat.price[i]) > 0:
+                return False    # a dearer main purchase is not what a cheaper item needs
+            if same_family or (cat.category[i] and cat.category[i] == cat.category[j]):
+                k = self._pair(i, j)
+                if k < 0 or not float(self._ix.lift[k]) >= 1.0:
+                    return False    # an alternative: customers take one or the other
+        return True
+
+    def _counter_card(self, j: int, score: float, b_idx: list[int],
+                      multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]]
+                      ) -> Suggestion | None:
+        """Item j as an accessory card at the counter, or None when it should not be read out."""
+        ix, cat, p = self._ix, self._cat, self.policy
+        if not self._fits_basket(j, b_idx):
+            return None
+        need = max(p.min_card_lift, p.hub_min_lift if self._hubs[j] else 0.0)
+        best: tuple[float, tuple[int, ...], float, float, int] | None = None
+        for i in b_idx:
+            k = self._pair(i, j)
+            if k < 0:
+                continue
+            lift = float(ix.lift[k])
+            if self._card_lift(k) >= need and (best is None or ix.strength[k] > best[0]):
+                best = (float(ix.strength[k]), (i,), float(ix.conf[k]), lift, int(ix.rid[k]))
+        for key, (mc, ms, mconf, mlift, mrid) in multi_hits:
+            w = np.flatnonzero(mc == j)
+            if len(w) and float(mlift[w[0]]) >= need and (best is None or ms[w[0]] > best[0]):
+                best = (float(ms[w[0]]), key, float(mconf[w[0]]), float(mlift[w[0]]),
+                        int(mrid[w[0]]))
+        if best is None:
+            return None         # popularity alone, or evidence no stronger than chance: filler
+        _, key, conf, lift, rid = best
+        names = [cat.names[i] for i in key]
+        sug = self._cross(j, score, say_cross(names, conf), rid, tuple(ix.skus[i] for i in key),
+                          "mined", conf)
+        return replace(sug, detail=cross_reason(names, conf, lift))
 
     @staticmethod
     def _cross_prob(s: Suggestion) -> float:
@@ -511,7 +671,7 @@ class SuggestionEngine:
         return self._cross(j, score, reason, rid, tuple(ix.skus[i] for i in key), "mined", conf)
 
     def _upgrades(self, b_idx: list[int], in_basket: np.ndarray, allowed: np.ndarray,
-                  taken: set[int]) -> list[tuple[float, Suggestion]]:
+                  taken: set[int], display: bool = False) -> list[tuple[float, Suggestion]]:
         ix, cat = self._ix, self._cat
         found: list[tuple[float, Suggestion]] = []
         for i in b_idx:
@@ -524,18 +684,24 @@ class SuggestionEngine:
                 if not allowed[t] or t in taken:
                     continue
                 diff = float(cat.price[t] - cat.price[i])
+                if display and rid is not None and (
+                        diff <= 0 or not compatible(cat.names[i], cat.names[t])):
+                    continue    # a cheaper item or a size/fitting variant is not an upgrade
+                detail = ""
                 if rid is None:
                     reason = f"Better choice than {cat.names[i]}"
                     prob = 1.0
                 else:
                     reason = upgrade_reason(cat.names[i], share)
+                    if display:
+                        reason, detail = say_upgrade(cat.names[i], share), reason
                     prob = share * self.scoring.upgrade_weight
                 sug = Suggestion(kind="upgrade", sku=str(ix.skus[t]), name=cat.names[t],
                                  price=diff, reason=reason, score=prob * cat.weight[t],
                                  unit_price=float(cat.price[t]), stock=cat.stock[t],
                                  rule_id=rid, because=(str(ix.skus[i]),),
                                  source="mined" if rid is not None else "manual",
-                                 confidence=share)
+                                 confidence=share, detail=detail)
                 found.append((prob, sug))
                 taken.add(t)
                 break   # one upgrade per basket item

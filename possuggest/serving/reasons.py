@@ -1,4 +1,9 @@
-"""Short reasons a cashier can say aloud, built only from the evidence that drove a suggestion."""
+"""Short reasons a cashier can say aloud, built only from the evidence that drove a suggestion.
+
+Each card has a first line to say ("Most Petrol Lawn Mower buyers take one — 62%") and a
+detail with the numbers behind it ("Bought with Petrol Lawn Mower 41cm in 62% of sales — 23×
+more often than usual") for those who ask.
+"""
 
 from __future__ import annotations
 
@@ -53,3 +58,34 @@ def popular_reason(share: float, bucket: int) -> str:
 
 def store_pick_reason(with_name: str) -> str:
     return f"Store pick to go with {short_name(with_name)}"
+
+
+def spoken_name(name: str, limit: int = 26) -> str:
+    """A product name as said aloud: sizes, codes and pack counts dropped ("Petrol Lawn Mower
+    41cm" → "Petrol Lawn Mower"), cut at a word boundary, never mid-word."""
+    words = [w for w in name.split() if not any(ch.isdigit() for ch in w)]
+    spoken = " ".join(words) if words else name
+    return short_name(spoken, limit)
+
+
+def say_cross(with_names: list[str], confidence: float) -> str:
+    """The first line of an accessory card."""
+    if len(with_names) > 1:
+        who = " and ".join(spoken_name(n, 18) for n in with_names[:2])
+        return f"Goes with the {who}"
+    who = spoken_name(with_names[0])
+    pct = max(1, round(confidence * 100))
+    if confidence >= 0.5:
+        return f"Most {who} buyers take one — {pct}%"
+    if confidence >= 0.15:
+        return f"1 in {max(2, round(1 / confidence))} {who} buyers take one"
+    return f"Often bought with the {who}"
+
+
+def say_upgrade(base_name: str, share: float) -> str:
+    """The first line of an upgrade card."""
+    who = spoken_name(base_name)
+    if share >= 0.3:
+        return f"{round(share * 100)}% of {who} buyers choose it"
+    n = max(2, round(1 / share)) if share > 0 else 0
+    return f"1 in {n} {who} buyers choose it" if n else f"A step up from the {who}"

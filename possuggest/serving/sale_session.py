@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,22 +166,40 @@ class SaleSession:
 
 
 class SessionHub:
-    """One SaleSession per register, sharing an engine and an event sink."""
+    """One SaleSession per register, sharing an engine and an event sink.
+
+    Bounded: it keeps the ``max_sessions`` registers used most recently; an older one is
+    forgotten (its sale's dismissals with it) unless someone else still holds its session,
+    as the panel holds its own register's, which then stays the one served."""
+
+    MAX_SESSIONS = 256
 
     def __init__(self, engine: SuggestionEngine | None, holdout_share: float = 0.0,
-                 sink: EventSink | None = None) -> None:
+                 sink: EventSink | None = None, max_sessions: int = MAX_SESSIONS) -> None:
         self._lock = threading.Lock()
         self.engine = engine
         self.holdout_share = holdout_share
         self.sink = sink
-        self._sessions: dict[str, SaleSession] = {}
+        self.max_sessions = max(1, max_sessions)
+        self._sessions: OrderedDict[str, SaleSession] = OrderedDict()    # most recent last
+        self._alive: weakref.WeakValueDictionary[str, SaleSession] = \
+            weakref.WeakValueDictionary()                  # every session still referenced
+
+    @property
+    def n_sessions(self) -> int:
+        """Sessions kept by the hub itself (at most ``max_sessions``)."""
+        return len(self._sessions)
 
     def session(self, register: str) -> SaleSession:
         with self._lock:
-            s = self._sessions.get(register)
+            s = self._sessions.get(register) or self._alive.get(register)
             if s is None:
-                s = self._sessions[register] = SaleSession(self.engine, register,
-                                                           self.holdout_share, self.sink)
+                s = SaleSession(self.engine, register, self.holdout_share, self.sink)
+                self._alive[register] = s
+            self._sessions[register] = s
+            self._sessions.move_to_end(register)
+            while len(self._sessions) > self.max_sessions:
+                self._sessions.popitem(last=False)
             return s
 
     def apply(self, update: BasketUpdate) -> SessionView:
@@ -190,13 +210,13 @@ class SessionHub:
         """A new holdout share applies from each register's next sale."""
         with self._lock:
             self.holdout_share = share
-            sessions = list(self._sessions.values())
+            sessions = list(self._alive.values())
         for s in sessions:
             s.holdout_share = share
 
     def set_engine(self, engine: SuggestionEngine | None) -> None:
         with self._lock:
             self.engine = engine
-            sessions = list(self._sessions.values())
+            sessions = list(self._alive.values())
         for s in sessions:
             s.set_engine(engine)

@@ -3,14 +3,25 @@ item counts, a product snapshot per set, and the feedback events.
 
 It never touches the till. A new rule set is written and activated in one transaction, so a
 crash or kill mid-refresh leaves the previous active set exactly as it was.
+
+A damaged database (not SQLite, malformed pages, truncated, another program's tables, a folder
+in its place) raises :class:`StoreDamaged`; :meth:`RuleStore.open_or_recover` then moves it
+aside as ``possuggest.db.damaged-YYYYmmdd-HHMMSS`` (with its ``-wal``/``-shm``) and starts an
+empty one, whose rules are mined again from the till. Other SQLite errors become one-line
+:class:`~possuggest.core.errors.RuleStoreError` messages (a full disk is named as such).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
 import math
+import os
+import shutil
 import sqlite3
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -156,15 +167,186 @@ def _num(v: Any) -> Any:
     return v
 
 
+# -- damage and errors ----------------------------------------------------------------------
+# SQLite primary result codes: I/O error / the file is damaged / the disk is full / not a database
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB = 10, 11, 13, 26
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+class StoreDamaged(RuleStoreError):
+    """possuggest's database is damaged or is not possuggest's; ``reason`` says how.
+    :meth:`RuleStore.open_or_recover` moves such a file aside and starts a new one."""
+
+    def __init__(self, path: Path, reason: str,
+                 identity: tuple[int, int] | None = None) -> None:
+        self.path = Path(path)
+        self.reason = " ".join(str(reason).split())[:300]     # one line
+        self.identity = identity        # the file found damaged (see recover_store)
+        super().__init__(f"possuggest database {self.path} is unusable: damaged "
+                         f"({self.reason})")
+
+
+def _error_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)        # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF
+    text = str(exc)
+    for part, c in (("malformed", _SQLITE_CORRUPT), ("not a database", _SQLITE_NOTADB),
+                    ("disk is full", _SQLITE_FULL)):
+        if part in text:
+            return c
+    return None
+
+
+def _disk_full(folder: Path) -> bool:
+    """Next to nothing left on the disk holding ``folder`` (SQLite reports a full disk while
+    it sets up its shared-memory file as a plain "disk I/O error")."""
+    try:
+        return shutil.disk_usage(folder).free < (1 << 20)
+    except OSError:
+        return False
+
+
+def store_error(exc: sqlite3.Error, path: Path, consequence: str = "") -> RuleStoreError:
+    """A one-line error for an SQLite error on possuggest's database: :class:`StoreDamaged`
+    for a damaged file, a message naming the full disk, else SQLite's own words.
+    ``consequence`` says what that means, e.g. that the new rule set was not saved."""
+    code = _error_code(exc)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return StoreDamaged(path, text)
+    if code == _SQLITE_FULL or (code == _SQLITE_IOERR and _disk_full(Path(path).parent)):
+        return RuleStoreError(f"no space left on the disk holding {Path(path).parent} ({text})"
+                              + (f": {consequence}" if consequence else ""))
+    return RuleStoreError(f"possuggest database {path}: {text}"
+                          + (f"; {consequence}" if consequence else ""))
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo what is left of a failed transaction. After some errors (a full disk among them)
+    SQLite has rolled it back already: a second ROLLBACK would hide the real error."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("rollback failed: %s", exc)
+
+
+@functools.lru_cache(maxsize=1)
+def _expected_columns() -> dict[str, frozenset[str]]:
+    """Each table of the schema and its columns, from the DDL itself."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(_DDL)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {t: frozenset(r[1] for r in conn.execute(f"PRAGMA table_info({t})"))
+                for t in tables}
+    finally:
+        conn.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _lone_side_file(path: Path) -> str | None:
+    """A ``-wal`` left behind by a database file that is gone: SQLite would replay the old
+    pages into a new file of the same name, so it counts as damage."""
+    if os.path.lexists(path):
+        return None
+    wal = Path(f"{path}-wal")
+    try:
+        if wal.stat().st_size > 0:
+            return "the database file is missing but its -wal file was left behind"
+    except OSError:
+        pass
+    return None
+
+
+def check_store(path: str | Path, thorough: bool = False) -> str | None:
+    """Why the database at ``path`` cannot serve as possuggest's (damaged, not SQLite,
+    another program's tables, a folder in its place), or None when it is fine or absent.
+    ``thorough`` adds SQLite's page-by-page ``quick_check`` (reads the whole file).
+    Problems that are not damage (locked, no permission) raise RuleStoreError."""
+    p = Path(path)
+    lone = _lone_side_file(p)
+    if lone is not None or not os.path.lexists(p):
+        return lone
+    try:
+        store = RuleStore(p)
+    except StoreDamaged as exc:
+        return exc.reason
+    try:
+        if thorough:
+            store.check_integrity()
+    except StoreDamaged as exc:
+        return exc.reason
+    finally:
+        store.close()
+    return None
+
+
+def recover_store(path: str | Path, reason: str,
+                  identity: tuple[int, int] | None = None) -> Path | None:
+    """Move a damaged database aside, with its ``-wal``/``-shm``, as
+    ``NAME.damaged-YYYYmmdd-HHMMSS`` in the same folder, so that a new one can be made in its
+    place. Returns where it was kept (the kept ``-wal`` when only that was left); None when
+    ``identity`` (from before it was found damaged) no longer matches: another process has
+    recovered it already. Raises RuleStoreError when it cannot be moved."""
+    p = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kept = p.with_name(f"{p.name}.damaged-{stamp}")
+    n = 1
+    while any(os.path.lexists(f"{kept}{s}") for s in ("", *_SIDE_FILES)):
+        n += 1
+        kept = p.with_name(f"{p.name}.damaged-{stamp}-{n}")
+    why = " ".join(reason.split())
+    moved: list[Path] = []
+    if os.path.lexists(p):
+        if identity is not None and _identity(p) != identity:
+            return None
+        try:
+            os.rename(p, kept)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise RuleStoreError(f"possuggest database {p} is damaged ({why}) and cannot be "
+                                 f"moved aside: {exc.strerror or exc}") from None
+        moved.append(kept)
+    for suffix in _SIDE_FILES:
+        try:
+            os.rename(f"{p}{suffix}", f"{kept}{suffix}")
+            moved.append(Path(f"{kept}{suffix}"))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:   # left in place, it would be read into the new database
+            raise RuleStoreError(f"possuggest database {p} is damaged ({why}) and its "
+                                 f"{suffix} file cannot be moved aside: "
+                                 f"{exc.strerror or exc}") from None
+    if not moved:
+        return None
+    log.info("possuggest database %s is damaged (%s): kept aside as %s", p, why, moved[0].name)
+    return moved[0]
+
+
 class RuleStore:
     """possuggest's own SQLite database (WAL). One RuleStore per thread."""
 
     def __init__(self, path: str | Path) -> None:
+        """Open (or create) the database. Raises :class:`StoreDamaged` when the file is
+        damaged or not possuggest's, RuleStoreError for any other problem."""
         self.path = Path(path)
+        conn: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._check_file()
             conn = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
             self.conn = conn
+            self.identity = _identity(self.path)
             for attempt in range(20):
                 try:
                     self._init_schema()
@@ -174,14 +356,99 @@ class RuleStore:
                     if "locked" not in str(exc) or attempt == 19:
                         raise
                     time.sleep(0.05 * (attempt + 1))
-        except sqlite3.DatabaseError as exc:
-            raise RuleStoreError(f"possuggest database {self.path} is unusable: {exc}") from None
-        except OSError as exc:
+        except (sqlite3.Error, OSError, RuleStoreError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, RuleStoreError):
+                raise
+            if isinstance(exc, sqlite3.Error):
+                err = store_error(exc, self.path, "possuggest's database cannot be opened")
+                if not isinstance(err, StoreDamaged) and "no space left" not in str(err):
+                    err = RuleStoreError(f"possuggest database {self.path} is unusable: "
+                                         f"{' '.join(str(exc).split())}")
+                raise err from None
             raise RuleStoreError(f"possuggest database {self.path} cannot be created: "
-                                 f"{exc.strerror}") from None
+                                 f"{exc.strerror or exc}") from None
+
+    def _check_file(self) -> None:
+        """Something other than a file where the database should be is damage too."""
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            if os.path.islink(self.path) and not os.path.exists(self.path):
+                raise StoreDamaged(self.path, "a link to a file that does not exist") from None
+            return
+        if stat.S_ISDIR(mode):
+            raise StoreDamaged(self.path, "a folder is in its place")
+        if not stat.S_ISREG(mode):
+            raise StoreDamaged(self.path, "not a regular file")
+
+    def _check_schema(self) -> None:
+        """Refuse another program's database: one of possuggest's tables lacks columns, or
+        there are tables but none of possuggest's (read before anything is written)."""
+        conn = self.conn
+        tables = {r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+        expected = _expected_columns()
+        if tables and not tables & expected.keys():
+            raise StoreDamaged(self.path, "not possuggest's: it holds other tables ("
+                               + ", ".join(sorted(tables)[:5]) + ")")
+        for table in sorted(tables & expected.keys()):
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+            missing = expected[table] - have - ({"weight"} if table == "rules" else set())
+            if missing:
+                names = sorted(missing)
+                raise StoreDamaged(self.path, f"wrong schema: table {table} has no column "
+                                   + ", ".join(names[:3]) + (", …" if len(names) > 3 else ""))
+
+    def check_integrity(self) -> None:
+        """SQLite's page-by-page check (``PRAGMA quick_check``, reads the whole file):
+        raises :class:`StoreDamaged` when it finds damage."""
+        try:
+            rows = self.conn.execute("PRAGMA quick_check(1)").fetchall()
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) from exc
+        if [r[0] for r in rows] != ["ok"]:
+            raise StoreDamaged(self.path, "integrity check: " + "; ".join(str(r[0]) for r in rows))
+
+    @classmethod
+    def open_or_recover(cls, path: str | Path, thorough: bool = False,
+                        damaged: StoreDamaged | None = None) -> tuple[RuleStore, str | None]:
+        """Open the database; a damaged one (see :func:`check_store`; ``thorough`` adds the
+        page-by-page check) is first moved aside by :func:`recover_store` and a new, empty
+        one created. ``damaged``: the error a store raised in use, to recover from it.
+        Returns the store and a one-line note when it recovered, else None."""
+        p = Path(path)
+        note: str | None = None
+        found = damaged
+        for _ in range(3):
+            if found is None:
+                identity = _identity(p)
+                try:
+                    lone = _lone_side_file(p)
+                    if lone is not None:
+                        raise StoreDamaged(p, lone)
+                    store = cls(p)
+                    if thorough:
+                        try:
+                            store.check_integrity()
+                        except BaseException:
+                            store.close()
+                            raise
+                    return store, note
+                except StoreDamaged as exc:
+                    found = exc
+                    found.identity = found.identity or identity
+            kept = recover_store(p, found.reason, found.identity)
+            if kept is not None:
+                note = (f"possuggest database {p} was damaged ({found.reason}): kept aside as "
+                        f"{kept.name} and a new, empty one created")
+            last, found = found, None
+        raise last
 
     def _init_schema(self) -> None:
         conn = self.conn
+        self._check_schema()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -191,8 +458,8 @@ class RuleStore:
             conn.execute("ALTER TABLE rules ADD COLUMN weight REAL")
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                      (str(SCHEMA_VERSION),))
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                     (str(SCHEMA_VERSION),))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value != ?",
+                     (str(SCHEMA_VERSION), str(SCHEMA_VERSION)))
 
     @property
     def db(self) -> Any:
@@ -204,6 +471,22 @@ class RuleStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def file_replaced(self) -> bool:
+        """Whether the path no longer names the file this store has open (deleted, moved
+        aside or replaced by another process): what is written here would be lost."""
+        return _identity(self.path) != self.identity
+
+    @contextlib.contextmanager
+    def _sql(self, consequence: str = "") -> Iterator[None]:
+        """SQLite errors inside become one-line RuleStoreErrors (StoreDamaged for damage)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            err = store_error(exc, self.path, consequence)
+            if isinstance(err, StoreDamaged):
+                err.identity = self.identity
+            raise err from exc
 
     def __enter__(self) -> RuleStore:
         return self
@@ -219,8 +502,15 @@ class RuleStore:
 
         ``rules`` is a DataFrame with mining.RULE_COLUMNS; ``item_counts`` has sku, count,
         support; ``products`` is the catalogue snapshot kept with the set. Older sets beyond
-        ``keep`` are pruned in the same transaction. Returns the new set's id.
+        ``keep`` are pruned in the same transaction. Returns the new set's id. A full disk
+        or any other SQLite error raises a one-line RuleStoreError with nothing written.
         """
+        with self._sql("the new rule set was not saved; the rules in use are unchanged"):
+            return self._write_rule_set(rules, item_counts, products, info, keep,
+                                        context_counts)
+
+    def _write_rule_set(self, rules: Any, item_counts: Any, products: Iterable[Product],
+                        info: RuleSetInfo, keep: int, context_counts: Any) -> int:
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
         try:
@@ -271,7 +561,7 @@ class RuleStore:
             self._prune(keep)
             c.execute("COMMIT")
         except BaseException:
-            c.execute("ROLLBACK")
+            _rollback(c)
             raise
         log.info("rule set %d written (%d rules)%s", rs_id, len(rules),
                  "" if pinned is None else f"; rule set {pinned} stays active (pinned)")
@@ -295,9 +585,11 @@ class RuleStore:
                            notes=json.loads(notes or "[]"))
 
     def rule_sets(self) -> list[RuleSetInfo]:
-        return [self._info(r) for r in self.conn.execute(
-            "SELECT id, created_at, active, source, n_baskets, n_items, n_cross, n_upgrade,"
-            " window_start, window_end, seconds, params, notes FROM rule_sets ORDER BY id DESC")]
+        with self._sql():
+            return [self._info(r) for r in self.conn.execute(
+                "SELECT id, created_at, active, source, n_baskets, n_items, n_cross, n_upgrade,"
+                " window_start, window_end, seconds, params, notes FROM rule_sets"
+                " ORDER BY id DESC")]
 
     def active_rule_set(self) -> RuleSetInfo | None:
         for info in self.rule_sets():
@@ -307,24 +599,29 @@ class RuleStore:
 
     def pinned_rule_set(self) -> int | None:
         """The rule set a rollback pinned (refreshes then add sets without activating them)."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'pinned_rule_set'").fetchone()
+        with self._sql():
+            row = self.conn.execute(
+                "SELECT value FROM meta WHERE key = 'pinned_rule_set'").fetchone()
         return int(row[0]) if row and row[0] else None
 
     def activate(self, rule_set_id: int, pin: bool = False) -> None:
         """Roll back (or forward) to a kept rule set, in one transaction. ``pin`` keeps it
         active through later refreshes until :meth:`unpin`; without it any pin is cleared."""
         c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            if not c.execute("SELECT 1 FROM rule_sets WHERE id = ?", (rule_set_id,)).fetchone():
-                raise RuleStoreError(f"no rule set {rule_set_id} (see 'possuggest rule-sets')")
-            c.execute("UPDATE rule_sets SET active = (id = ?)", (rule_set_id,))
-            c.execute("INSERT OR REPLACE INTO meta VALUES ('pinned_rule_set', ?)",
-                      (str(rule_set_id) if pin else "",))
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
+        with self._sql("the active rule set did not change"):
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                if not c.execute("SELECT 1 FROM rule_sets WHERE id = ?",
+                                 (rule_set_id,)).fetchone():
+                    raise RuleStoreError(f"no rule set {rule_set_id} (see 'possuggest "
+                                         "rule-sets')")
+                c.execute("UPDATE rule_sets SET active = (id = ?)", (rule_set_id,))
+                c.execute("INSERT OR REPLACE INTO meta VALUES ('pinned_rule_set', ?)",
+                          (str(rule_set_id) if pin else "",))
+                c.execute("COMMIT")
+            except BaseException:
+                _rollback(c)
+                raise
 
     def load_active(self) -> RuleArrays | None:
         """The active rule set, column-wise; None when there is none yet."""
@@ -334,6 +631,10 @@ class RuleStore:
         return self.load(info)
 
     def load(self, info: RuleSetInfo) -> RuleArrays:
+        with self._sql():
+            return self._load(info)
+
+    def _load(self, info: RuleSetInfo) -> RuleArrays:
         rows = self.conn.execute(
             "SELECT rule_id, kind, antecedent, consequent, count, confidence, lift, support,"
             " weight FROM rules WHERE rule_set_id = ? ORDER BY rule_id", (info.id,)).fetchall()
@@ -382,10 +683,11 @@ class RuleStore:
              " ORDER BY confidence * COALESCE(MIN(lift, 50), 1) DESC, count DESC")
         if limit:
             q += f" LIMIT {int(limit)}"
-        for r in self.conn.execute(q, params):
-            yield {"rule_id": r[0], "kind": r[1], "antecedent": r[2].split(SEP),
-                   "consequent": r[3], "count": r[4], "support": r[5], "confidence": r[6],
-                   "lift": r[7], "leverage": r[8], "conviction": r[9]}
+        with self._sql():
+            for r in self.conn.execute(q, params):
+                yield {"rule_id": r[0], "kind": r[1], "antecedent": r[2].split(SEP),
+                       "consequent": r[3], "count": r[4], "support": r[5], "confidence": r[6],
+                       "lift": r[7], "leverage": r[8], "conviction": r[9]}
 
     # -- events ---------------------------------------------------------------------------
     def log_events(self, events: Iterable[dict[str, Any]]) -> int:
@@ -397,15 +699,16 @@ class RuleStore:
         if not rows:
             return 0
         c = self.conn
-        c.execute("BEGIN IMMEDIATE")
-        try:
-            c.executemany("INSERT INTO events (ts, register, sale_id, sku, kind, rule_id,"
-                          " rule_set_id, action, source, holdout) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                          rows)
-            c.execute("COMMIT")
-        except BaseException:
-            c.execute("ROLLBACK")
-            raise
+        with self._sql():
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.executemany("INSERT INTO events (ts, register, sale_id, sku, kind, rule_id,"
+                              " rule_set_id, action, source, holdout)"
+                              " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                c.execute("COMMIT")
+            except BaseException:
+                _rollback(c)
+                raise
         return len(rows)
 
     def events(self, sale_id: str | None = None) -> list[dict[str, Any]]:
@@ -417,7 +720,54 @@ class RuleStore:
             params = (str(sale_id),)
         cols = ["id", "ts", "register", "sale_id", "sku", "kind", "rule_id", "rule_set_id",
                 "action", "source", "holdout"]
-        return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", params)]
+        with self._sql():
+            return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", params)]
+
+    def feedback_counts(self, since: str | None = None, until: str | None = None,
+                        half_life_days: float = 0.0
+                        ) -> dict[tuple[str, str], tuple[float, float, float]]:
+        """Shown / accepted / dismissed cards per (driver, sku) with ``since <= ts < until``
+        (the events' ISO text; None = open), holdout sales left out: the counter's feedback.
+
+        The driver is the antecedent of the rule the card came from (its SKUs joined by a tab,
+        sorted), found through the event's rule set and rule id; "" when there is none (a
+        pinned, manual or best-seller card, or a rule set since pruned). With
+        ``half_life_days`` an event counts 0.5 ** (its age in whole days before ``until``, or
+        today, / half_life_days). One GROUP BY over the ``events_ts`` index.
+        """
+        where: list[str] = ["e.holdout = 0"]
+        params: list[str] = []
+        if since is not None:
+            where.append("e.ts >= ?")
+            params.append(since)
+        if until is not None:
+            where.append("e.ts < ?")
+            params.append(until)
+        day = "substr(e.ts, 1, 10)" if half_life_days > 0 else "''"     # per day to decay
+        q = (f"SELECT COALESCE(r.antecedent, ''), e.sku, {day},"
+             " SUM(e.action = 'shown'), SUM(e.action = 'accepted'),"
+             " SUM(e.action IN ('dismissed', 'declined'))"
+             " FROM events e LEFT JOIN rules r ON r.rule_set_id = e.rule_set_id"
+             " AND r.rule_id = e.rule_id AND r.consequent = e.sku"
+             " WHERE " + " AND ".join(where) + " GROUP BY 1, 2, 3")
+        with self._sql():
+            rows = self.conn.execute(q, params).fetchall()
+        import datetime as dt
+
+        end = (dt.date.fromisoformat(until[:10]) if until else dt.date.today()).toordinal()
+        out: dict[tuple[str, str], tuple[float, float, float]] = {}
+        for ante, sku, day, shown, accepted, dismissed in rows:
+            w = 1.0
+            if half_life_days > 0:
+                try:
+                    age = max(end - dt.date.fromisoformat(day).toordinal(), 0)
+                except (TypeError, ValueError):
+                    age = 0
+                w = 0.5 ** (age / half_life_days)
+            key = (SEP.join(sorted(ante.split(SEP))) if ante else "", str(sku))
+            s0, a0, d0 = out.get(key, (0.0, 0.0, 0.0))
+            out[key] = (s0 + w * shown, a0 + w * accepted, d0 + w * dismissed)
+        return out
 
 
 def arrays_from_mining(rules: Any, item_counts: Any, n_baskets: int,

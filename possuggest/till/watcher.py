@@ -2,19 +2,21 @@
 connection and re-read the register's open sale when the till has committed something.
 
 It notices the file disappearing or being replaced, reports it, and reconnects by itself
-when the file is back. The GUI calls ``poll()`` from a worker thread on a timer.
+when the file is back. The GUI calls ``poll()`` from a worker thread on a timer, and
+``interrupt()`` from any thread to stop it at once (a till query in progress is stopped).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from possuggest.core.config import TillSettings
-from possuggest.core.errors import TillError
+from possuggest.core.errors import Cancelled, TillError
 from possuggest.core.products import OpenSale, Product
 from possuggest.till.reader import TillReader
 
@@ -42,7 +44,16 @@ class TillWatcher:
         self._version: int | None = None
         self._last_sale: OpenSale | None = None
         self._products_at = 0.0
+        self._stopping = threading.Event()
         self.state = "starting"
+
+    def interrupt(self) -> None:
+        """Stop from any thread: a till query in progress is stopped at once and later polls
+        do nothing (the panel calls this on exit)."""
+        self._stopping.set()
+        reader = self._reader
+        if reader is not None:
+            reader.interrupt()
 
     def close(self) -> None:
         if self._reader is not None:
@@ -59,6 +70,8 @@ class TillWatcher:
 
     def poll(self, force: bool = False) -> WatchResult:
         """One look at the till. ``sale`` is set only when the open sale may have changed."""
+        if self._stopping.is_set():
+            return WatchResult(self.state)
         fid = self._file_id()
         if fid is None:
             self.close()
@@ -69,7 +82,8 @@ class TillWatcher:
             self.close()
         try:
             if self._reader is None:
-                self._reader = TillReader(self.path, self.settings).connect()
+                self._reader = TillReader(self.path, self.settings,
+                                          cancelled=self._stopping.is_set).connect()
                 self._inode = fid
                 self._version = None
                 self._products_at = 0.0
@@ -86,6 +100,9 @@ class TillWatcher:
             changed = sale != self._last_sale or force
             self._last_sale = sale
             return self._result("ok", sale=sale if changed else None, products=products)
+        except Cancelled:                    # interrupt(): stopping
+            self.close()
+            return WatchResult(self.state)
         except TillError as exc:
             self.close()
             msg = str(exc)

@@ -190,6 +190,9 @@ class SuggestionCard(QFrame):
                               else "")
         self.reason.setText(sug.reason)
         self.reason_line.setText(sug.reason)
+        detail = getattr(sug, "detail", "") or ""
+        self.reason.setToolTip(detail)
+        self.reason_line.setToolTip(detail)
         text, low = stock_text(sug.stock)
         self.stock.setText(text)
         if bool(self.stock.property("low")) != low:

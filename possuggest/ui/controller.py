@@ -430,7 +430,9 @@ class AppController(QObject):
 
     def _startup_job(self, h: TaskHandle) -> Any:
         plan = self.plan
-        services.ensure_store(plan)
+        recovered = services.ensure_store(plan)
+        if recovered:
+            h.post("store_recovered", recovered)
         h.post("store_ready", True)
         if plan.demo and not plan.till_path.exists():
             h.post("phase", "demo")
@@ -483,6 +485,10 @@ class AppController(QObject):
                 self.rules_state = "refreshing"
             self.progressChanged.emit(self.phase, 0.0, "")
             self.viewChanged.emit()
+        elif key == "store_recovered":
+            then = ("Rules are being rebuilt from the till." if self.options.auto_refresh
+                    else "Refresh the rules to rebuild them.")
+            self.show_banner("store", "warn", f"{value}. {then}")
         elif key == "store_ready":
             self._start_writer()
         elif key == "till_ready":

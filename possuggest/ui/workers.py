@@ -119,6 +119,8 @@ class WatcherThread(QThread):
         self.watch_files = watch_files
         self.state = "starting"
         self.polls = 0
+        self._watcher: Any = None
+        self._stop_asked = False
         self.setObjectName("till-watcher")
 
     def run(self) -> None:
@@ -126,6 +128,9 @@ class WatcherThread(QThread):
 
         threading.current_thread().name = "till-watcher"
         watcher = TillWatcher(self.path, self.settings, products_every_s=self.products_every_s)
+        self._watcher = watcher
+        if self._stop_asked:        # stop() came before the watcher existed
+            watcher.interrupt()
         pending = {"poll": False}
         timer = QTimer()
         kick = QTimer()
@@ -189,5 +194,11 @@ class WatcherThread(QThread):
             self.stateChanged.emit(state, message)
 
     def stop(self, timeout_ms: int = 5000) -> bool:
+        """Stop the thread: a till query in progress (mapped SQL that never ends, a long
+        read) is interrupted at once, so the thread always ends."""
+        self._stop_asked = True
+        watcher = self._watcher
+        if watcher is not None:
+            watcher.interrupt()
         self.quit()
         return self.wait(timeout_ms)
