@@ -66,9 +66,7 @@ class EngineRecommender:
     def recommend(self, query: np.ndarray, k: int, when: float | None = None) -> np.ndarray:
         assert self._engine is not None
         basket = [str(self._items[i]) for i in query]
-        if not basket:
-            # an empty query (every item unseen in training): the engine suggests nothing
-            return np.zeros(0, dtype=np.int64)
+        # an empty query (every item unseen in training) ranks by what sells most
         out = [self._index[s.sku] for s in self._engine.suggest(basket, n=k, when=when, display=False)
                if s.sku in self._index]
         return np.array(out, dtype=np.int64)

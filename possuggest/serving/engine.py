@@ -390,8 +390,14 @@ class SuggestionEngine:
         ix, cat = self._ix, self._cat
         limit = self.policy.max_suggestions if n is None else n
         b_idx = list(dict.fromkeys(ix.idx[s] for s in basket if s in ix.idx))
-        if not b_idx or limit <= 0:
-            return []
+        if limit <= 0 or (not b_idx and display):
+            return []       # at the counter, no basket evidence means no card
+        if not b_idx:       # the ranking of a basket it knows nothing of: what sells most
+            skip = set(exclude)
+            return [self._cross(int(j), 0.0, bestseller_reason(ix.popularity[j]), None, (),
+                                "bestseller")
+                    for j in ix.pop_order[: limit + len(skip)]
+                    if cat.eligible[j] and ix.popularity[j] > 0 and ix.skus[j] not in skip][:limit]
         in_basket = np.zeros(len(ix.skus), dtype=bool)
         in_basket[b_idx] = True
         allowed = cat.eligible & ~in_basket
