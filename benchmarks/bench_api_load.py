@@ -32,7 +32,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_api_common import Dropped, Server, header, pct, products, read_response  # noqa: E402
+from bench_api_common import (  # noqa: E402
+    Dropped,
+    Server,
+    header,
+    load_avg,
+    pct,
+    products,
+    read_response,
+)
 
 
 @dataclass
@@ -173,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=200)
     ap.add_argument("--interval-ms", type=float, default=200.0)
     ap.add_argument("--sales", type=int, default=20_000, help="demo store size")
-    ap.add_argument("--ramp", default="250,500,750,1000,1250,1500,2000,2500,3000",
+    ap.add_argument("--ramp", default="250,500,750,1000,1250,1500,1750,2000,2500,3000",
                     help="offered rates (requests/s) for the ramp")
     ap.add_argument("--idle", type=int, default=1000)
     args = ap.parse_args(argv)
@@ -197,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"steady {args.clients} clients × every {args.interval_ms:.0f} ms "
                   f"({offered:,.0f}/s offered), {what}, {args.seconds:.0f} s: "
                   f"{stats.line(args.seconds)}  [{'PASS' if good else 'FAIL'}: 0 resets, "
-                  f"0 errors, p99 < 50 ms]", flush=True)
+                  f"0 errors, p99 < 50 ms]  ({load_avg()})", flush=True)
         best = 0.0
         for rate in (float(r) for r in args.ramp.split(",")):
             step = 6.0

@@ -10,7 +10,9 @@ Content-Length, 413 a body over 64 KB, 500.
 The HTTP server is waitress (pure Python, no dependencies) serving a small WSGI app: it parses
 Content-Length strictly (digits only), counts chunked bodies against the same limit, closes
 idle and half-sent connections, and keeps a connection limit and a listen backlog. Its own
-error answers (malformed requests) are turned into JSON too.
+error answers (malformed requests) are turned into JSON too. It runs in one thread: waitress's
+event loop (asking only the sockets that can have changed each turn), with each request
+answered in that thread (see _InlineDispatcher); ``stop()`` joins it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import re
 import select
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,16 +33,13 @@ from typing import Any
 from waitress.adjustments import Adjustments  # type: ignore[import-untyped]
 from waitress.channel import HTTPChannel  # type: ignore[import-untyped]
 from waitress.server import TcpWSGIServer  # type: ignore[import-untyped]
-from waitress.task import ErrorTask, ThreadedTaskDispatcher  # type: ignore[import-untyped]
+from waitress.task import ErrorTask  # type: ignore[import-untyped]
 from waitress.utilities import RequestEntityTooLarge  # type: ignore[import-untyped]
 
 from possuggest import __version__
 from possuggest.serving.sale_session import counted_skus
 
 log = logging.getLogger(__name__)
-# waitress warns "Task queue depth is N" whenever a request waits for a worker thread for a
-# moment; under a burst that is every request. Real problems are still logged.
-logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 HOST = "127.0.0.1"          # loopback only: not configurable on purpose
 MAX_BODY = 64 * 1024
@@ -52,7 +52,6 @@ IDLE_TIMEOUT = 15.0          # s: a connection with no request in progress is cl
 REQUEST_TIMEOUT = 10.0       # s: a request must arrive whole (headers and body) within this
 CONNECTION_LIMIT = 2000      # open connections (lower if the process may not open that many)
 BACKLOG = 1024               # the kernel caps it at net.core.somaxconn
-THREADS = 4
 
 # control characters (C0, DEL, C1) and lone surrogates (a JSON "\ud800" escape decodes to one,
 # and it cannot be stored or encoded as UTF-8)
@@ -275,10 +274,17 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
 
 class _Server(TcpWSGIServer):  # type: ignore[misc]
     channel_class = _Channel
+    loop_thread: int | None = None
+
+    def pull_trigger(self) -> None:
+        """Wake the event loop: needed from other threads only (``stop()``); a request
+        answered in the loop thread is followed by the next turn anyway."""
+        if threading.get_ident() != self.loop_thread:
+            super().pull_trigger()
 
     def handle_accept(self) -> None:
-        """Accept every waiting connection (up to 64), not one per turn of the loop: a turn
-        visits every open connection, so one accept per turn throttles new connections."""
+        """Accept every waiting connection (up to 64), not one per turn of the event loop,
+        which throttled tills that open a connection per basket."""
         for _ in range(64):
             if len(self._map) >= self.adj.connection_limit:
                 break
@@ -298,23 +304,39 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
                 channel.will_close = True
 
 
-class _Dispatcher(ThreadedTaskDispatcher):  # type: ignore[misc]
-    """waitress's worker pool, with named threads that ``stop()`` can join."""
+class _InlineDispatcher:
+    """In place of waitress's worker threads: requests read in a turn of the event loop are
+    answered in the same thread right after it. Under the GIL, handing each request to a
+    worker only added two thread switches and a wake-up pipe per request (a third of the
+    server's CPU), and under overload the loop thread starved in a GIL convoy. An answer
+    takes well under a millisecond; a slow one holds up the others as it would the GIL."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.started: list[threading.Thread] = []
+        self.queue: deque[Any] = deque()
 
-    def start_new_thread(self, target: Callable[..., None], thread_no: int) -> None:
-        t = threading.Thread(target=target, name=f"basket-api-worker-{thread_no}",
-                             args=(thread_no,), daemon=True)
-        self.started.append(t)
-        t.start()
+    def set_thread_count(self, count: int) -> None:
+        pass
+
+    def add_task(self, channel: Any) -> None:
+        self.queue.append(channel)         # called under the channel's lock: run it later
+
+    def run_pending(self) -> None:
+        while self.queue:
+            channel = self.queue.popleft()
+            try:
+                channel.service()
+            except Exception:                                      # pragma: no cover
+                log.exception("basket API request failed")
+
+    def shutdown(self, cancel_pending: bool = True, timeout: float = 5.0) -> bool:
+        while self.queue:
+            self.queue.popleft().cancel()
+        return True
 
 
 def _connection_limit() -> int:
     """CONNECTION_LIMIT, lowered to what the process may open (some desktops allow only 1,024
-    files; the soft limit is raised to the hard one first where that is allowed)."""
+    files; the soft limit is raised first, as far as the hard limit allows)."""
     try:
         import resource
     except ImportError:                          # Windows: select() handles at most 512
@@ -334,7 +356,7 @@ def _connection_limit() -> int:
 
 
 class BasketApi:
-    """Run the API in a background thread: ``start()``, ``stop()`` (joins its threads).
+    """Run the API in a background thread: ``start()``, ``stop()`` (joins it).
 
     Binding happens here, so a taken port raises OSError before any thread starts.
     """
@@ -345,10 +367,10 @@ class BasketApi:
             raise ValueError("the basket API needs a token")
         self._app = _App(token, handler, health or (lambda: {}))
         self._map: dict[int, Any] = {}
-        self._dispatcher = _Dispatcher()
+        self._dispatcher = _InlineDispatcher()
         self._use_poll = hasattr(select, "poll")
         adj = Adjustments(
-            host=HOST, port=port, ipv6=False, threads=THREADS,
+            host=HOST, port=port, ipv6=False, threads=1,
             backlog=BACKLOG, connection_limit=_connection_limit(),
             channel_timeout=IDLE_TIMEOUT, cleanup_interval=1,
             max_request_header_size=MAX_HEADERS,
@@ -375,7 +397,6 @@ class BasketApi:
         return self._thread.is_alive()
 
     def start(self) -> BasketApi:
-        self._dispatcher.set_thread_count(THREADS)
         self._thread.start()
         log.info("basket API on http://%s:%d", *self.address)
         return self
@@ -383,12 +404,14 @@ class BasketApi:
     def _loop(self) -> None:
         from waitress import wasyncore  # type: ignore[import-untyped]
 
+        self._server.loop_thread = threading.get_ident()
         try:
             if self._use_poll:
                 self._poll_loop()
             else:                                                  # pragma: no cover
                 while not self._stopping.is_set():              # Windows: select()
                     wasyncore.loop(timeout=1.0, map=self._map, use_poll=False, count=1)
+                    self._dispatcher.run_pending()
         except Exception:                                          # pragma: no cover
             log.exception("basket API stopped")
 
@@ -457,6 +480,7 @@ class BasketApi:
                 obj = smap.get(fd)
                 if obj is not None:
                     wasyncore.readwrite(obj, flags)
+            self._dispatcher.run_pending()
 
     def _close_sockets(self) -> None:
         for dispatcher in list(self._map.values()):
@@ -479,9 +503,7 @@ class BasketApi:
             except OSError:                                        # pragma: no cover
                 pass
             self._thread.join(timeout)
-        self._dispatcher.shutdown(cancel_pending=True, timeout=timeout)
-        for t in self._dispatcher.started:
-            t.join(timeout)
+        self._dispatcher.shutdown()
         self._close_sockets()
 
 

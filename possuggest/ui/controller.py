@@ -313,7 +313,8 @@ class AppController(QObject):
         def health() -> dict[str, Any]:
             eng = self.engine
             return {"rule_set": None if eng is None else eng.rule_set_id,
-                    "rules": 0 if eng is None else eng.n_rules, "register": register}
+                    "rules": 0 if eng is None else eng.n_rules, "register": register,
+                    "store": self.writer.state}      # 503 while events cannot be saved
 
         try:
             self.api = start_basket_api(port, token, self.hub, health, touched)
