@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import code_version, load_avg  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path("/tmp/possuggest-bench")
 DEFAULT_END = "2026-06-30"          # fixed, so the cached store is reused across days
@@ -150,23 +152,6 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))]
 
 
-def load_avg() -> str:
-    try:
-        return "load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
-    except OSError:
-        return "load average n/a"
-
-
-def code_version() -> str:
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "possuggest"], cwd=ROOT,
-                               text=True, capture_output=True, check=True).stdout.split("\n")
-        dirty = [line[3:] for line in dirty if line.strip()]
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (f" + uncommitted {', '.join(dirty)}" if dirty else " (clean)")
 
 
 def header() -> None:

@@ -18,29 +18,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_common import code_version  # noqa: E402
 
 from possuggest.core.config import Settings
 from possuggest.demo.simulation import CustomerModel, SimulationResult, simulate_counter
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def code_version() -> str:
-    """The commit the figures come from, and any uncommitted core files (others may be editing)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "possuggest"], cwd=ROOT,
-                               text=True, capture_output=True, check=True).stdout.split("\n")
-        dirty = [line[3:] for line in dirty if line.strip()]
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (f" + uncommitted {', '.join(dirty)}" if dirty else " (clean)")
 
 
 def table(result: SimulationResult) -> None:

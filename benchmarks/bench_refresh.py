@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_common import code_version, load_avg  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -122,24 +124,6 @@ def _reset_hwm() -> bool:
         return False
 
 
-def load_avg() -> str:
-    try:
-        return "load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
-    except OSError:
-        return "load average n/a"
-
-
-def code_version() -> str:
-    """The commit the figures come from, and any uncommitted core files (others may be editing)."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "possuggest"], cwd=ROOT,
-                               text=True, capture_output=True, check=True).stdout.split("\n")
-        dirty = [line[3:] for line in dirty if line.strip()]
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (f" + uncommitted {', '.join(dirty)}" if dirty else " (clean)")
 
 
 def rule_counts(rules_db: Path) -> list[tuple[str, int, int]]:
