@@ -463,13 +463,17 @@ class SuggestionEngine:
             cand = cand[np.argpartition(-score[cand], want)[:want]]
         cand = cand[np.argsort(-score[cand], kind="stable")]
         cross: list[Suggestion] = []
+        pairs = self._pairs_to(cand, b_idx, cons) if display else {}
         for c_j in cand:
             if c_j in taken:
                 continue
             if display:
-                card = self._counter_card(int(c_j), float(score[c_j]), b_idx, multi_hits)
+                card = self._counter_card(int(c_j), float(score[c_j]), b_idx, multi_hits,
+                                          pairs.get(int(c_j), {}))
                 if card is not None and not self._feedback_hides(card):
                     cross.append(card)
+                    if len(cross) >= limit:
+                        break   # upgrades and pinned items are not in `cand`: no more are used
                 continue
             cross.append(self._explain(int(c_j), float(score[c_j]), b_idx, parts, cons, strength,
                                        multi_hits, prior_w * float(prior[c_j]),
@@ -554,6 +558,23 @@ class SuggestionEngine:
         return fb is not None and sug.source == "mined" and fb.hides(sug.because, sug.sku)
 
     # -- the counter policy ------------------------------------------------------------------
+    def _pairs_to(self, cand: np.ndarray, b_idx: list[int], cons: np.ndarray
+                  ) -> dict[int, dict[int, int]]:
+        """For each candidate j: {basket item i: index position of the pair rule i→j}, found in
+        one pass over the basket's rules (``cons``, concatenated in ``b_idx`` order) instead of
+        a search per (basket item, candidate)."""
+        ix = self._ix
+        out: dict[int, dict[int, int]] = {}
+        if not len(cons) or not len(cand):
+            return out
+        starts = [(i, int(ix.indptr[i]), int(ix.indptr[i + 1])) for i in b_idx
+                  if ix.indptr[i + 1] > ix.indptr[i]]
+        owner = np.repeat([i for i, _, _ in starts], [b - a for _, a, b in starts])
+        offset = np.concatenate([np.arange(a, b) for _, a, b in starts])
+        for h in np.flatnonzero(np.isin(cons, cand)):
+            out.setdefault(int(cons[h]), {}).setdefault(int(owner[h]), int(offset[h]))
+        return out
+
     def _pair(self, i: int, j: int) -> int:
         """Index position of the pair rule i→j, or -1."""
         a, b = self._ix.indptr[i], self._ix.indptr[i + 1]
@@ -572,8 +593,9 @@ class SuggestionEngine:
         s = self.policy.card_evidence_shrink
         return (both + s) / (both / lift + s)
 
-    def _fits_basket(self, j: int, b_idx: list[int]) -> bool:
-        """Direction and substitutes: may j be offered as an accessory to this basket?"""
+    def _fits_basket(self, j: int, b_idx: list[int], pairs: dict[int, int] | None = None) -> bool:
+        """Direction and substitutes: may j be offered as an accessory to this basket?
+        ``pairs`` ({basket item: pair rule position}) saves looking the rules up again."""
         cat, p = self._cat, self.policy
         price_j = float(cat.price[j]) if cat.known[j] else 0.0
         prices = [float(cat.price[i]) for i in b_idx if cat.known[i] and cat.price[i] > 0]
@@ -588,24 +610,22 @@ class SuggestionEngine:
                     price_j > float(cat.price[i]) > 0:
                 return False    # a dearer main purchase is not what a cheaper item needs
             if same_family or (cat.category[i] and cat.category[i] == cat.category[j]):
-                k = self._pair(i, j)
+                k = self._pair(i, j) if pairs is None else pairs.get(i, -1)
                 if k < 0 or not float(self._ix.lift[k]) >= 1.0:
                     return False    # an alternative: customers take one or the other
         return True
 
     def _counter_card(self, j: int, score: float, b_idx: list[int],
-                      multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]]
-                      ) -> Suggestion | None:
-        """Item j as an accessory card at the counter, or None when it should not be read out."""
+                      multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]],
+                      pairs: dict[int, int]) -> Suggestion | None:
+        """Item j as an accessory card at the counter, or None when it should not be read out.
+        ``pairs``: {basket item: position of its pair rule to j} (see :meth:`_pairs_to`)."""
         ix, cat, p = self._ix, self._cat, self.policy
-        if not self._fits_basket(j, b_idx):
+        if not self._fits_basket(j, b_idx, pairs):
             return None
         need = max(p.min_card_lift, p.hub_min_lift if self._hubs[j] else 0.0)
         best: tuple[float, tuple[int, ...], float, float, int] | None = None
-        for i in b_idx:
-            k = self._pair(i, j)
-            if k < 0:
-                continue
+        for i, k in pairs.items():
             lift = float(ix.lift[k])
             if self._card_lift(k) >= need and (best is None or ix.strength[k] > best[0]):
                 best = (float(ix.strength[k]), (i,), float(ix.conf[k]), lift, int(ix.rid[k]))
@@ -636,11 +656,9 @@ class SuggestionEngine:
                           because=tuple(because), source=source, confidence=prob)
 
     def _evidence_reason(self, i: int, j: int) -> str | None:
-        a, b = self._ix.indptr[i], self._ix.indptr[i + 1]
-        hit = np.flatnonzero(self._ix.cons[a:b] == j)
-        if not len(hit):
+        k = self._pair(i, j)
+        if k < 0:
             return None
-        k = a + hit[0]
         return cross_reason([self._cat.names[i]], float(self._ix.conf[k]), float(self._ix.lift[k]))
 
     def _explain(self, j: int, score: float, b_idx: list[int], parts: list[tuple[int, int]],
