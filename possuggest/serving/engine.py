@@ -464,12 +464,13 @@ class SuggestionEngine:
         cand = cand[np.argsort(-score[cand], kind="stable")]
         cross: list[Suggestion] = []
         pairs = self._pairs_to(cand, b_idx, cons) if display else {}
+        dearest = self._dearest(b_idx) if display else 0.0
         for c_j in cand:
             if c_j in taken:
                 continue
             if display:
                 card = self._counter_card(int(c_j), float(score[c_j]), b_idx, multi_hits,
-                                          pairs.get(int(c_j), {}))
+                                          pairs.get(int(c_j), {}), dearest)
                 if card is not None and not self._feedback_hides(card):
                     cross.append(card)
                     if len(cross) >= limit:
@@ -510,7 +511,7 @@ class SuggestionEngine:
                 if len(result) >= fill:
                     break
                 if allowed[j] and ix.skus[j] not in seen and ix.popularity[j] > 0 and \
-                        (not display or self._fits_basket(int(j), b_idx)):
+                        (not display or self._fits_basket(int(j), b_idx, dearest=dearest)):
                     result.append(self._cross(int(j), 0.0, bestseller_reason(ix.popularity[j]),
                                               None, (), "bestseller"))
                     seen.add(ix.skus[j])
@@ -571,7 +572,9 @@ class SuggestionEngine:
                   if ix.indptr[i + 1] > ix.indptr[i]]
         owner = np.repeat([i for i, _, _ in starts], [b - a for _, a, b in starts])
         offset = np.concatenate([np.arange(a, b) for _, a, b in starts])
-        for h in np.flatnonzero(np.isin(cons, cand)):
+        wanted = np.zeros(len(ix.skus), dtype=bool)
+        wanted[cand] = True
+        for h in np.flatnonzero(wanted[cons]):
             out.setdefault(int(cons[h]), {}).setdefault(int(owner[h]), int(offset[h]))
         return out
 
@@ -593,14 +596,22 @@ class SuggestionEngine:
         s = self.policy.card_evidence_shrink
         return (both + s) / (both / lift + s)
 
-    def _fits_basket(self, j: int, b_idx: list[int], pairs: dict[int, int] | None = None) -> bool:
+    def _dearest(self, b_idx: list[int]) -> float:
+        """The dearest basket item's price (0 when no basket item has a known price)."""
+        cat = self._cat
+        return max((float(cat.price[i]) for i in b_idx if cat.known[i] and cat.price[i] > 0),
+                   default=0.0)
+
+    def _fits_basket(self, j: int, b_idx: list[int], pairs: dict[int, int] | None = None,
+                     dearest: float | None = None) -> bool:
         """Direction and substitutes: may j be offered as an accessory to this basket?
-        ``pairs`` ({basket item: pair rule position}) saves looking the rules up again."""
+        ``pairs`` ({basket item: pair rule position}) and ``dearest`` (:meth:`_dearest`)
+        save working them out again for every candidate."""
         cat, p = self._cat, self.policy
         price_j = float(cat.price[j]) if cat.known[j] else 0.0
-        prices = [float(cat.price[i]) for i in b_idx if cat.known[i] and cat.price[i] > 0]
-        if prices and price_j > 0 and p.accessory_max_price_ratio > 0 and \
-                price_j > max(prices) * p.accessory_max_price_ratio + p.accessory_price_allowance:
+        top = self._dearest(b_idx) if dearest is None else dearest
+        if top > 0 and price_j > 0 and p.accessory_max_price_ratio > 0 and \
+                price_j > top * p.accessory_max_price_ratio + p.accessory_price_allowance:
             return False        # the basket item would be the accessory of j, not j of it
         for i in b_idx:
             same_family = bool(cat.family[i]) and cat.family[i] == cat.family[j]
@@ -617,11 +628,11 @@ class SuggestionEngine:
 
     def _counter_card(self, j: int, score: float, b_idx: list[int],
                       multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]],
-                      pairs: dict[int, int]) -> Suggestion | None:
+                      pairs: dict[int, int], dearest: float) -> Suggestion | None:
         """Item j as an accessory card at the counter, or None when it should not be read out.
         ``pairs``: {basket item: position of its pair rule to j} (see :meth:`_pairs_to`)."""
         ix, cat, p = self._ix, self._cat, self.policy
-        if not self._fits_basket(j, b_idx, pairs):
+        if not self._fits_basket(j, b_idx, pairs, dearest):
             return None
         need = max(p.min_card_lift, p.hub_min_lift if self._hubs[j] else 0.0)
         best: tuple[float, tuple[int, ...], float, float, int] | None = None
