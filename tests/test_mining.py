@@ -156,7 +156,7 @@ def test_sizes_and_family_less_items_are_not_upgrades() -> None:
 
 
 def test_size_variants() -> None:
-    from possuggest.mining.miner import size_variants
+    from possuggest.core.products import size_variant as size_variants
 
     assert size_variants("Wood Screws 3.0x16mm 200pk", "Wood Screws 5.0x70mm 100pk")
     assert size_variants("LED Bulb E14 4W", "LED Bulb GU10 5W")

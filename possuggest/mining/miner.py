@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from possuggest.core.config import MiningSettings
 from possuggest.core.context_time import DAYPART_HOURS, N_CONTEXT
-from possuggest.core.products import Product, compatible, size_variant
+from possuggest.core.products import Product, compatible
 from possuggest.core.progress import CancelledFn, ProgressFn, sub_range
 from possuggest.core.transactions import Transactions
 
@@ -260,11 +260,6 @@ def mine_multi_rules(tx: Transactions, min_support: float, max_antecedent: int,
         "consequent_count": np.rint(ar["consequent support"].to_numpy() * n).astype(np.int64),
         "weight": np.nan,
     })
-
-
-def size_variants(a: str, b: str) -> bool:
-    """Kept for callers of the old name: see :func:`possuggest.core.products.size_variant`."""
-    return size_variant(a, b)
 
 
 def _name_head(name: str) -> str:
