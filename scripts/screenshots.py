@@ -1,10 +1,11 @@
 """Screenshots of the cashier panel, rendered offscreen into docs/screenshots/*.png.
 
-Builds a small demo store and rule set in a temporary folder, shows the real panel (light and
-dark, compact, large text, an upgrade card, the empty state and the till-offline banner) and
-saves each at 2x device pixels, as a high-DPI screen would show it.
+Builds a small demo store and rule set in a temporary folder, shows the real panel at its
+default size (light and dark, compact, large text with and without a banner, an upgrade card,
+an accepted card waiting to be rung up, the empty state and the till-offline banner) and saves
+each at 100% scale, pixel for pixel what a till-side screen at 100% shows.
 
-    python scripts/screenshots.py [--out docs/screenshots] [--scale 2]
+    python scripts/screenshots.py [--out docs/screenshots] [--scale 1]
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
-    p.add_argument("--scale", type=float, default=2.0, help="device pixel ratio (default 2)")
+    p.add_argument("--scale", type=float, default=1.0, help="device pixel ratio (default 1)")
     p.add_argument("--sales", type=int, default=20_000, help="demo sales to mine (default 20000)")
     return p.parse_args()
 
@@ -43,6 +44,7 @@ def main() -> int:
     from possuggest.services.context import AppContext
     from possuggest.ui.app import ensure_app, open_panel
     from possuggest.ui.controller import PanelOptions
+    from possuggest.ui.panel import DEFAULT_SIZE
 
     app = ensure_app()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -70,12 +72,14 @@ def main() -> int:
         ctx.paths.ensure()
         options = PanelOptions(demo_sales=args.sales, simulate=False, api_port=0)
         controller, window = open_panel(ctx, options, start=False)
-        window.resize(392, 800)
+        window.resize(DEFAULT_SIZE)
         controller.start()
         # the start-up state a new user meets: rules being mined, panel already usable
         wait_for(lambda: (controller.rules_state == "refreshing" and controller.progress[0] > 0.3)
                  or controller.rules_state == "ready")
         if controller.rules_state == "refreshing":
+            window.scan.clearFocus()                # at the counter the till has the keyboard
+            app.processEvents()
             window.grab().save(str(args.out / "panel-light-refreshing.png"))
             log.info("wrote %s", args.out / "panel-light-refreshing.png")
         wait_for(lambda: controller.rules_state == "ready")
@@ -103,7 +107,11 @@ def main() -> int:
 
         def basket(skus: list[str], sale: str) -> Callable[[], None]:
             def fn() -> None:
-                controller.session.update(sale, skus, source="till")
+                # a sale outside the comparison group (which gets no cards), as most are
+                for k in range(50):
+                    view = controller.session.update(f"{sale}{k or ''}", skus, source="till")
+                    if not view.holdout:
+                        break
                 controller.viewChanged.emit()
             return fn
 
@@ -122,6 +130,29 @@ def main() -> int:
                                                      basket(upgrade_basket, "50233")())))
         shots.append(("panel-light-large-text", lambda: (look("light", large=True),
                                                          basket(upgrade_basket, "50234")())))
+
+        def large_with_banner() -> None:
+            look("light", large=True)
+            controller._on_till_state("missing", "")
+            controller.show_banner("refresh", "ok", "Suggestions updated from the latest "
+                                   "sales.", clear_after_ms=600_000)
+            basket(upgrade_basket, "50236")()
+
+        def back_online() -> None:
+            controller.clear_banner("refresh")
+            controller.clear_banner("till")
+            controller._set_source("till", "ok", "till connected")
+
+        shots.append(("panel-light-large-text-banner", large_with_banner))
+        shots.append(("panel-light-back", back_online))
+
+        def ring_up() -> None:
+            look("light")
+            basket(upgrade_basket, "50237")()
+            top = controller.session.view.suggestions[0].sku
+            controller.accept(top, "tap")
+
+        shots.append(("panel-light-ring-up", ring_up))
         shots.append(("panel-light-empty", lambda: (look("light"), basket([], "50235")())))
 
         def offline() -> None:
@@ -133,6 +164,10 @@ def main() -> int:
         for name, setup in shots:
             setup()
             settle()
+            if name == "panel-light-back":          # a step between shots, not a shot
+                continue
+            window.scan.clearFocus()                # at the counter the till has the keyboard
+            app.processEvents()
             path = args.out / f"{name}.png"
             window.grab().save(str(path))
             log.info("wrote %s", path)

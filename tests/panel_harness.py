@@ -22,8 +22,13 @@ WAIT_MS = 60_000     # generous: a loaded 2-core CI machine can be slow; tests n
 
 
 def card_skus(window: Any) -> list[str]:
-    """The SKUs of the cards the cashier can see, top first."""
-    return [c.sku for c in window.cards.visible_cards()]
+    """The SKUs of the suggestion cards the cashier can accept, top first (F1 first)."""
+    return [c.sku for c in window.cards.suggestion_cards()]
+
+
+def ring_skus(window: Any) -> list[str]:
+    """The SKUs of the accepted cards waiting to be rung up, top first."""
+    return [c.sku for c in window.cards.visible_cards() if c.mode == "ring"]
 
 
 def make_context(data_dir: Path, till: Path | None = None, poll_ms: int = 50,
@@ -42,7 +47,9 @@ def make_context(data_dir: Path, till: Path | None = None, poll_ms: int = 50,
     # panel's tests are about the panel, so their cards may rest on milder evidence than a
     # store's default. Given as --config, read after the manager's file.
     relaxed = data_dir / "panel-tests.toml"
-    relaxed.write_text("[policy]\nmin_card_lift = 1.5\n", encoding="utf-8")
+    # no holdout: a scanned sale must show its cards in every test
+    relaxed.write_text("[policy]\nmin_card_lift = 1.5\n\n[holdout]\nshare = 0.0\n",
+                       encoding="utf-8")
     ctx = AppContext.create(str(data_dir), str(relaxed), str(till) if till else None,
                             strict=False)
     ctx.paths.ensure()

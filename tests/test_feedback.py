@@ -15,7 +15,7 @@ import pytest
 
 from conftest import make_till
 from possuggest.cli.main import main
-from possuggest.core.config import FeedbackSettings, Settings, settings_from_dict
+from possuggest.core.config import FeedbackSettings, HoldoutSettings, Settings, settings_from_dict
 from possuggest.core.errors import ConfigError
 from possuggest.services import app
 from possuggest.services.context import AppContext
@@ -259,7 +259,8 @@ def test_short_simulation_hides_an_always_refused_pair(tmp_path: Path) -> None:
     from possuggest.demo.simulation import CustomerModel, simulate_counter
 
     # one week of a small store: a weak prior so that a week's refusals are enough
-    quick = Settings(feedback=FeedbackSettings(start_after_shows=50, prior_strength=3))
+    quick = Settings(feedback=FeedbackSettings(start_after_shows=50, prior_strength=3),
+                     holdout=HoldoutSettings(share=0.0))      # every sale counts: no holdout
     customers = CustomerModel(seed=3)
     result = simulate_counter(tmp_path / "sim", weeks=1, sales_per_day=150,
                               history_sales=8_000, settings=quick, customers=customers)

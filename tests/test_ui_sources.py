@@ -23,7 +23,8 @@ def test_api_round_trip_updates_the_panel(panel, qtbot) -> None:
     controller, window, _, ctx = panel
     port = controller.api_port
     assert port and port > 0
-    assert f"API :{port}" in window.status.sources.text()
+    assert f"API on port {port}" in window.status.sources.toolTip()
+    assert str(port) not in window.status.sources.text()      # the cashier sees no port
     token = ctx.api_token()
     assert len(token) >= 20
     mode = stat.S_IMODE(ctx.paths.state_file.stat().st_mode)

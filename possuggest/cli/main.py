@@ -1,5 +1,5 @@
 """The ``possuggest`` command line: demo-db, refresh, suggest, rules, rule-sets, rollback,
-evaluate, info, simulate, serve and gui (the default)."""
+evaluate, report, info, simulate, serve and gui (the default)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("-v", "--verbose", action="store_true",
                    default=argparse.SUPPRESS if suppress else False,
                    help="log debug detail to stderr")
+    g.add_argument("--debug", action="store_true",
+                   default=argparse.SUPPRESS if suppress else False,
+                   help="as --verbose, and an error also prints its traceback; a crash prints "
+                        "every thread's stack (for support)")
 
 
 def _out(text: str = "") -> None:
@@ -105,7 +109,10 @@ def _same_file(a: Path, b: Path) -> bool:
 def cmd_refresh(args: argparse.Namespace, ctx: AppContext) -> int:
     bar = _bar(args.quiet)
     plan = app.prepare(ctx, _verbose(args), progress=bar)
-    outcome = app.run_refresh(plan, progress=bar)
+    from possuggest.services.refresh import run_recorded_refresh
+
+    # one refresh at a time (the panel's console, its nightly timer, another scheduler)
+    outcome = run_recorded_refresh(plan, ctx.paths.lock_dir, args.started_by, progress=bar)
     if bar is not None:
         bar.done()
     _out(outcome.text())
@@ -207,7 +214,9 @@ def _missing_x11_library() -> str | None:
     if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM") \
             or not os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
         return None
-    missing = [pkg for lib, pkg in _X11_LIBS.items() if not ctypes.util.find_library(lib)]
+    bundle = getattr(sys, "_MEIPASS", None)       # the PyInstaller bundle carries its own
+    missing = [pkg for lib, pkg in _X11_LIBS.items() if not ctypes.util.find_library(lib)
+               and not (bundle and list(Path(bundle).glob(f"lib{lib}.so*")))]
     return " ".join(missing) or None
 
 
@@ -253,7 +262,12 @@ def cmd_serve(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, ctx: AppContext) -> int:
-    """Learning from the counter, measured: simulated weeks at a simulated till."""
+    """Learning from the counter, measured: simulated weeks at a simulated till; or, with
+    --sales, the demo till run headless into the data folder for ``possuggest report``."""
+    if args.sales is not None:
+        return _simulate_sales(args, ctx)
+    if args.weeks is None:
+        args.weeks = 4
     if args.weeks < 1:
         raise PossuggestError(f"--weeks must be at least 1, got {args.weeks}")
     if args.sales_per_day < 1:
@@ -294,12 +308,52 @@ def cmd_simulate(args: argparse.Namespace, ctx: AppContext) -> int:
     return 0
 
 
+def _simulate_sales(args: argparse.Namespace, ctx: AppContext) -> int:
+    """``simulate --sales N``: N simulated sales with a known true uplift, then the report."""
+    from possuggest.services.simulate import simulate_sales
+
+    if args.weeks is not None:
+        raise PossuggestError("--sales and --weeks are two different simulations: give one")
+    if args.no_feedback:
+        raise PossuggestError("--no-feedback goes with --weeks, not --sales")
+    folder = Path(args.dir) if args.dir else None
+    bar = _bar(args.quiet)
+    r = simulate_sales(ctx, args.sales, seed=args.seed, folder=folder,
+                       sales_per_day=args.sales_per_day, verbose=_verbose(args), progress=bar)
+    if bar is not None:
+        bar.done()
+    report = "possuggest report" if folder is None else f"possuggest --data-dir {folder} report"
+    if args.json:
+        _out(json.dumps({"sales": r.sales, "holdout_sales": r.holdout_sales,
+                         "treated_sales": r.treated_sales, "shown": r.shown,
+                         "accepted": r.accepted,
+                         "true_uplift_per_1000_sales": round(r.true_uplift_per_1000_sales, 2),
+                         "realised_uplift_per_1000_sales":
+                             round(r.realised_uplift_per_1000_sales, 2),
+                         "from": r.first_day.isoformat(), "to": r.last_day.isoformat(),
+                         "seed": r.seed, "rules_db": str(r.rules_db),
+                         "till": None if r.till is None else str(r.till),
+                         "seconds": round(r.seconds, 2), "report": report}))
+        return 0
+    _out(f"simulated {r.sales:,} sales ({r.holdout_sales:,} holdout) from {r.first_day} to "
+         f"{r.last_day} in {r.seconds:.1f} s: {r.shown:,} cards read out, {r.accepted:,} taken")
+    _out(f"true uplift (the customers' model): {r.true_uplift_per_1000_sales:,.2f} per 1,000 "
+         f"sales with suggestions (this run's draws: {r.realised_uplift_per_1000_sales:,.2f})")
+    _out(f"sales and events logged into {r.rules_db}; see '{report}'")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="possuggest",
         description="Till-side cross-sell and upgrade suggestions mined from the store's own "
                     "sales. With no command, opens the cashier panel.")
     parser.add_argument("--version", action="version", version=f"possuggest {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation and exit (0 = all passed): headless, in "
+                             "a temporary folder, a demo store, refresh, suggestions, the "
+                             "basket API on 127.0.0.1 and the panel; the store's data is "
+                             "never touched")
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -322,6 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("refresh", cmd_refresh, "mine the till's sales into a new active rule set")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--started-by", choices=("cli", "nightly"), default="cli",
+                   help="who the history of runs names (default %(default)s; 'nightly' for an "
+                        "operating-system scheduler)")
 
     p = add("suggest", cmd_suggest, "suggestions for a basket of SKUs")
     p.add_argument("skus", nargs="+", metavar="SKU")
@@ -333,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", choices=("cross", "upgrade"))
     p.add_argument("--limit", type=int, default=50, help="at most this many (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON array")
+    from possuggest.cli.chain import add_chain_parser, add_rules_import  # chains (issue 14)
+    add_rules_import(p, lambda p: _global_options(p, suppress=True))
 
     p = add("rule-sets", cmd_rule_sets, "list kept rule sets (* = active)")
     p.add_argument("--json", action="store_true")
@@ -349,14 +408,27 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - evaluation module not installed
         pass
 
+    from possuggest.cli.report import add_report_parser  # what suggestions earn (issue 9)
+    add_report_parser(sub, lambda p: _global_options(p, suppress=True))
+
+    from possuggest.cli.till import add_till_parsers  # till presets, CSV import (issue 10)
+    add_till_parsers(sub, lambda p: _global_options(p, suppress=True))
+    add_chain_parser(sub, lambda p: _global_options(p, suppress=True))  # chain mine (issue 14)
+
     p = add("info", cmd_info, "show where possuggest keeps its files and what it is using")
     p.add_argument("--example-config", action="store_true",
                    help="print every setting with its default, as TOML")
 
     p = add("simulate", cmd_simulate,
             "simulated weeks at a simulated till whose customers have a known acceptance "
-            "model: what learning from the counter does to the cards shown")
-    p.add_argument("--weeks", type=int, default=4, help="simulated weeks (default %(default)s)")
+            "model: what learning from the counter does to the cards shown; with --sales, "
+            "the demo till run headless into the data folder so that 'possuggest report' "
+            "can be checked against the true uplift")
+    p.add_argument("--weeks", type=int, default=None, help="simulated weeks (default 4)")
+    p.add_argument("--sales", type=int, default=None, metavar="N",
+                   help="ring up N simulated sales (same engine, events and holdout as a till)"
+                        " into the data folder's demo store and possuggest database, or DIR "
+                        "with --dir, and print the true uplift per 1,000 sales")
     p.add_argument("--sales-per-day", type=int, default=200,
                    help="simulated sales a day (default %(default)s)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default %(default)s)")
@@ -364,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the same days with learning off (the control)")
     p.add_argument("--dir", metavar="DIR",
                    help="keep the simulated till and possuggest database in DIR (default: a "
-                        "temporary folder, removed); never the data folder")
+                        "temporary folder, removed; with --sales: the data folder's demo "
+                        "store); --weeks never writes into the data folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -381,8 +454,23 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = bool(getattr(args, "debug", False))
+    if debug:                   # --debug: --verbose, tracebacks, and the fault handler
+        import faulthandler
+
+        args.verbose = True
+        try:
+            faulthandler.enable()
+        except (AttributeError, OSError, ValueError):   # stderr without a file descriptor
+            pass
+    if args.self_test:
+        from possuggest.cli.selftest import run_self_test
+
+        setup_logging(None, debug)
+        return run_self_test(_out, verbose=debug)
     if args.command is None:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "gui"])
+        args.verbose = args.verbose or debug
     setup_logging(None, getattr(args, "verbose", False))
     try:
         ctx = AppContext.create(args.data_dir, args.config, args.till_db,
@@ -390,6 +478,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args, ctx))
     except PossuggestError as exc:
         _err(f"possuggest: error: {exc}")
+        if debug:
+            import traceback
+
+            traceback.print_exc()
         return exc.exit_code
     except KeyboardInterrupt:
         _err("possuggest: interrupted")

@@ -35,6 +35,10 @@ def _f(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING
     return field(default=default, metadata=meta)
 
 
+#: The till presets (possuggest/till/presets; a test keeps the two lists the same).
+TILL_PRESETS = ("", "unicenta", "ospos", "odoo", "dolibarr", "erpnext")
+
+
 @dataclass
 class TillMapping:
     """Three read-only SQL queries that map a non-standard till schema.
@@ -42,18 +46,45 @@ class TillMapping:
     ``sale_lines`` returns sale_id, sku, qty, closed_at (closed, non-void sales, non-void lines);
     ``products`` returns sku, name, category, family, price, cost, stock, active;
     ``open_sale`` returns sale_id, sku, qty for the open sale of register ``:register``.
-    Empty strings mean the reference schema.
+    ``products`` may also return ``barcode`` (a scanned code that differs from the SKU).
+    The queries may use ``:register``, ``:store`` (``till.store``) and ``:lang``
+    (``till.language``). Empty strings mean the reference schema, or with ``till.preset`` the
+    preset's query (a query given here replaces the preset's; see ``possuggest till
+    show-preset``).
     """
 
     sale_lines: str = _f("")
     products: str = _f("")
-    open_sale: str = _f("")
+    open_sale: str = _f("", help="'none' = the till keeps no open sale in its database (the "
+                                 "basket comes through the basket API)")
+    change_token: str = _f("", help="a one-row query whose result changes when the till "
+                                    "commits a sale (server tills; see till/change_token.py)")
+    times: str = _f("", choices=("", "local", "utc"),
+                    help="how the till stores sale times without a zone: local (the "
+                         "default) or utc; empty = the preset's")
 
 
 @dataclass
 class TillSettings:
     path: str = _f("", help="till database file; empty = the demo store in the data folder")
+    url: str = _f("", help="a till on a database server instead of a file (read-only), e.g. "
+                           "postgresql+psycopg://possuggest@host/shop or "
+                           "mysql+pymysql://possuggest@host/shop; never a password in it")
+    password_env: str = _f("POSSUGGEST_TILL_PASSWORD",
+                           help="environment variable holding the server password; when it is "
+                                "unset, the system keyring (service 'possuggest', user = url)")
     register: str = _f("1", help="register whose open sale feeds the panel")
+    preset: str = _f("", choices=TILL_PRESETS,
+                     help="the till's schema by name: unicenta (also Chromis, Wanda, "
+                          "Openbravo POS), ospos, odoo, dolibarr or erpnext; empty = the "
+                          "reference schema or [till.mapping]. 'possuggest till presets'")
+    store: str = _f("", help="only this store's sales and stock, for a till database that "
+                             "serves several stores (bound as :store; empty = all)")
+    timezone: str = _f("", help="the store's time zone (IANA name, e.g. Europe/Berlin): sale "
+                                "times kept in UTC are converted to it for the time of day; "
+                                "empty = this computer's")
+    language: str = _f("en_US", help="the language of product names for tills that keep "
+                                     "several (Odoo 16+); names fall back to en_US")
     busy_timeout_ms: int = _f(2000, lo=0, hi=60_000)
     query_timeout_s: float = _f(60.0, lo=0.1, hi=3600.0,
                                 help="longest one query against the till may run (mapped SQL "
@@ -167,7 +198,10 @@ class UiSettings:
 
 @dataclass
 class HoldoutSettings:
-    share: float = _f(0.0, lo=0.0, hi=0.9, help="share of sales shown no suggestions (control group)")
+    share: float = _f(0.10, lo=0.0, hi=0.9,
+                      help="share of sales shown no suggestions: the control group that "
+                           "'possuggest report' measures the uplift against (chosen per sale "
+                           "from the register and sale id; 0 = off, nothing measured)")
 
 
 @dataclass
@@ -210,6 +244,15 @@ class FeedbackSettings:
 
 
 @dataclass
+class RefreshSettings:
+    """When a running panel mines new rules on its own (the CLI's ``possuggest refresh`` is
+    for the operating system's scheduler)."""
+
+    nightly_at: str = _f("", help="refresh every day at this local time, \"HH:MM\" (24-hour), "
+                                  "while the panel runs; empty = off")
+
+
+@dataclass
 class Settings:
     till: TillSettings = field(default_factory=TillSettings)
     mining: MiningSettings = field(default_factory=MiningSettings)
@@ -219,6 +262,7 @@ class Settings:
     ui: UiSettings = field(default_factory=UiSettings)
     holdout: HoldoutSettings = field(default_factory=HoldoutSettings)
     feedback: FeedbackSettings = field(default_factory=FeedbackSettings)
+    refresh: RefreshSettings = field(default_factory=RefreshSettings)
 
 
 # TOML spells a few keys differently from the Python field names.
@@ -261,7 +305,9 @@ def _convert(value: Any, tp: Any, key: str, meta: dict[str, Any]) -> Any:
     if meta.get("hi") is not None and value > meta["hi"]:
         raise ConfigError(f"config key '{key}': {value!r} is above the maximum {meta['hi']}")
     if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"config key '{key}': {value!r} is not one of {', '.join(meta['choices'])}")
+        named = ", ".join(c for c in meta["choices"] if c)
+        empty = " (or empty)" if "" in meta["choices"] else ""
+        raise ConfigError(f"config key '{key}': {value!r} is not one of {named}{empty}")
     return value
 
 
@@ -281,6 +327,8 @@ def _build(cls: Any, data: dict[str, Any], prefix: str = "") -> Any:
 
 
 def _check_pairs(obj: Any, prefix: str) -> None:
+    if isinstance(obj, RefreshSettings) and obj.nightly_at:
+        parse_hhmm(obj.nightly_at, f"{prefix}.nightly_at")
     if isinstance(obj, PolicySettings):
         for name in ("pinned", "blocked"):
             for i, pair in enumerate(getattr(obj, name)):
@@ -290,6 +338,56 @@ def _check_pairs(obj: Any, prefix: str) -> None:
         raise ConfigError(f"config key '{prefix}.upgrade_min_ratio': larger than upgrade_max_ratio")
     if isinstance(obj, ApiSettings) and obj.token:
         _check_token(obj.token, f"{prefix}.token")
+    if isinstance(obj, TillSettings) and obj.url:
+        _check_till_url(obj, prefix)
+    if isinstance(obj, TillSettings) and obj.timezone:
+        _check_timezone(obj.timezone, f"{prefix}.timezone")
+
+
+def _check_timezone(name: str, key: str) -> None:
+    """``till.timezone``: an IANA time zone this computer knows."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"config key '{key}': unknown time zone {name!r} (use an IANA name "
+                          "such as Europe/Berlin or America/New_York)") from None
+
+
+def _check_till_url(till: TillSettings, prefix: str) -> None:
+    """``till.url``: a database URL with no password in it (the message never repeats it)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    key = f"{prefix}.url"
+    if till.path:
+        raise ConfigError(f"config key '{key}': till.path is set too; a till is a file "
+                          "(path) or a server (url), not both")
+    try:
+        parts = urlsplit(till.url)
+        password = parts.password
+        query = parse_qs(parts.query)
+    except ValueError:
+        raise ConfigError(f"config key '{key}': not a database URL") from None
+    if "://" not in till.url or not parts.scheme:
+        raise ConfigError(f"config key '{key}': not a database URL (expected "
+                          "dialect+driver://user@host/database)")
+    if password is not None or any(k.lower() in ("password", "passwd") for k in query):
+        raise ConfigError(f"config key '{key}': holds a password; remove it and set the "
+                          f"environment variable named by till.password_env "
+                          f"({till.password_env or 'POSSUGGEST_TILL_PASSWORD'}) or the "
+                          "system keyring instead")
+
+
+def parse_hhmm(text: str, key: str = "refresh.nightly_at") -> tuple[int, int]:
+    """(hour, minute) of a 24-hour "HH:MM" time, or ConfigError naming ``key``."""
+    hh, sep, mm = text.strip().partition(":")
+    if sep and hh.isdigit() and mm.isdigit() and len(mm) == 2 and len(hh) <= 2:
+        hour, minute = int(hh), int(mm)
+        if hour < 24 and minute < 60:
+            return hour, minute
+    raise ConfigError(f"config key '{key}': {text!r} is not a time of day; use \"HH:MM\" "
+                      "(24-hour, e.g. \"02:30\"), or \"\" for no nightly refresh")
 
 
 #: The shortest ``api.token`` accepted (the generated one has 32 characters).
@@ -447,7 +545,7 @@ def load_settings(path: Path) -> Settings:
 __all__ = [
     "Settings", "TillSettings", "TillMapping", "MiningSettings", "PolicySettings", "ManualRule",
     "UpgradePath", "WatcherSettings", "ApiSettings", "UiSettings", "HoldoutSettings",
-    "FeedbackSettings",
+    "FeedbackSettings", "RefreshSettings", "parse_hhmm",
     "load_settings", "load_settings_files", "read_config_file", "settings_from_dict",
     "settings_to_dict",
 ]

@@ -46,6 +46,11 @@ class AppPaths:
         return self.data_dir / "demo-till.db"
 
     @property
+    def backups_dir(self) -> Path:
+        """Copies of the rule database taken before upgrades (store/migrations.py)."""
+        return self.data_dir / "backups"
+
+    @property
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 

@@ -8,6 +8,7 @@ for the engine's live stock and prices. ``OpenSale`` is the register's sale bein
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,23 +25,41 @@ class Product:
     cost: float | None = None
     stock: int | None = None
     active: bool = True
+    barcode: str = ""            # the code a scanner reads, when it differs from the SKU
 
     @classmethod
     def from_row(cls, sku: Any, name: Any, category: Any, family: Any, price: Any, cost: Any,
-                 stock: Any, active: Any) -> Product:
+                 stock: Any, active: Any, barcode: Any = None) -> Product:
         """A product from a database row (the till's products query or a rule set's snapshot),
         columns in field order: NULL name is the sku, NULL text is empty, NULL price is 0,
-        NULL active is active."""
+        NULL active is active. Numbers may come as text or ``Decimal`` (server drivers)."""
         return cls(sku=str(sku), name=str(name if name is not None else sku),
                    category=str(category or ""), family=str(family or ""),
                    price=float(price or 0.0), cost=None if cost is None else float(cost),
-                   stock=None if stock is None else int(stock),
-                   active=bool(1 if active is None else active))
+                   stock=None if stock is None else int(float(stock)),
+                   active=bool(1 if active is None else int(active)),
+                   barcode="" if barcode is None else str(barcode).strip())
 
     def to_row(self) -> tuple[str, str, str, str, float, float | None, int | None, int]:
-        """The columns :meth:`from_row` reads, in the same order (``active`` as 0/1)."""
+        """The columns :meth:`from_row` reads, in the same order (``active`` as 0/1); the
+        barcode is not among them (a rule set's snapshot keeps no barcodes)."""
         return (self.sku, self.name, self.category, self.family, self.price, self.cost,
                 self.stock, int(self.active))
+
+
+def product_lookup(products: Mapping[str, Product]) -> dict[str, str]:
+    """What a scan box or a basket may send, folded to lower case, → the SKU: each SKU, each
+    barcode and each product name. A SKU wins over another product's barcode or name, a
+    barcode over a name."""
+    lookup: dict[str, str] = {}
+    for sku in products:
+        lookup.setdefault(sku.casefold(), sku)
+    for sku, prod in products.items():
+        if prod.barcode:
+            lookup.setdefault(prod.barcode.casefold(), sku)
+    for sku, prod in products.items():
+        lookup.setdefault(prod.name.casefold(), sku)
+    return lookup
 
 
 @dataclass(frozen=True)
@@ -99,4 +118,5 @@ def compatible(a: str, b: str) -> bool:
     return all(fa[k] == fb[k] for k in fa.keys() & fb.keys())
 
 
-__all__ = ["Product", "OpenSale", "compatible", "fitting_tokens", "size_variant"]
+__all__ = ["Product", "OpenSale", "compatible", "fitting_tokens", "product_lookup",
+           "size_variant"]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from possuggest.core.config import Settings, TillSettings
+from possuggest.core.config import HoldoutSettings, Settings, TillSettings
 from possuggest.core.errors import PossuggestError
 from possuggest.core.progress import CancelledFn, ProgressFn, check_cancelled
 from possuggest.serving.engine import Suggestion, SuggestionEngine
@@ -147,8 +147,8 @@ def simulate_counter(folder: Path, weeks: int = 4, *, sales_per_day: int = 200,
     ``folder`` must not hold a till or possuggest database yet: the demo store
     (``history_sales`` sales up to the day before ``start``) and ``possuggest.db`` are made
     there. ``settings``: the policy, feedback, mining and holdout settings (default: the
-    defaults). ``learn=False`` runs the same days with the feedback off (the control).
-    Deterministic for the same arguments.
+    defaults with no holdout: every sale takes part in the learning). ``learn=False`` runs
+    the same days with the feedback off (the control). Deterministic for the same arguments.
     """
     from possuggest.demo.generator import DemoStoreModel, build_demo_store
     from possuggest.mining.refresh import refresh
@@ -159,7 +159,7 @@ def simulate_counter(folder: Path, weeks: int = 4, *, sales_per_day: int = 200,
         raise PossuggestError(f"the number of simulated weeks must be at least 1, got {weeks}")
     if sales_per_day < 1:
         raise PossuggestError(f"sales per day must be at least 1, got {sales_per_day}")
-    settings = settings or Settings()
+    settings = settings or Settings(holdout=HoldoutSettings(share=0.0))   # learning, not uplift
     folder = Path(folder)
     till, rules_db = folder / "demo-till.db", folder / "possuggest.db"
     for p in (till, rules_db):

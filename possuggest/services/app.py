@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from possuggest.core.config import FeedbackSettings, PolicySettings, Settings, TillSettings
+from possuggest.core.config import (
+    FeedbackSettings,
+    HoldoutSettings,
+    PolicySettings,
+    Settings,
+    TillSettings,
+)
 from possuggest.core.errors import PossuggestError, RuleStoreError, TillError
 from possuggest.core.logsetup import setup_logging
 from possuggest.core.progress import CancelledFn, ProgressFn
@@ -79,6 +85,10 @@ def make_plan(ctx: AppContext, force_demo: bool = False, demo_sales: int = DEMO_
             till_path, rules_db = folder / "demo-till.db", folder / "possuggest.db"
         return Plan(True, till_path, till_settings, rules_db,
                     dataclasses.replace(settings, till=till_settings), demo_sales, demo_seed)
+    if ctx.till_override is not None and settings.till.url:
+        # --till-db names a file: it is read, not the configured server
+        settings = dataclasses.replace(settings,
+                                       till=dataclasses.replace(settings.till, url=""))
     return Plan(False, ctx.till_path, settings.till, ctx.paths.rules_db, settings,
                 demo_sales, demo_seed)
 
@@ -121,7 +131,7 @@ def demo_model(plan: Plan) -> Any:
 def start_logging(ctx: AppContext, verbose: bool = False) -> None:
     """Create the data folder and the rotating log file (only after input has been checked)."""
     ctx.paths.ensure()
-    setup_logging(ctx.paths.log_file, verbose)
+    setup_logging(ctx.paths.log_file, verbose, paths=ctx.paths)   # first start: where it all is
 
 
 def prepare(ctx: AppContext, verbose: bool = False, needs_till: bool = True,
@@ -329,7 +339,8 @@ def simulate(ctx: AppContext, weeks: int = 4, sales_per_day: int = 200, seed: in
 
     from possuggest.demo.simulation import simulate_counter
 
-    settings = Settings(feedback=ctx.settings.feedback)
+    # learning is measured on every sale: no holdout here (--sales measures the uplift)
+    settings = Settings(feedback=ctx.settings.feedback, holdout=HoldoutSettings(share=0.0))
     if folder is not None:
         own = {ctx.paths.data_dir.resolve(), ctx.paths.rules_db.parent.resolve()}
         if Path(folder).resolve() in own:
@@ -366,6 +377,10 @@ def resolve_skus(engine: Any, skus: Sequence[str]) -> list[str]:
     for sku, prod in (engine.products or {}).items():
         catalogue.setdefault(sku.casefold(), sku)
         names.setdefault(str(getattr(prod, "name", sku)).casefold(), sku)
+    for sku, prod in (engine.products or {}).items():     # a scanned barcode is a SKU too
+        code = str(getattr(prod, "barcode", "") or "")
+        if code:
+            catalogue.setdefault(code.casefold(), sku)
     out: list[str] = []
     for raw in skus:
         if engine.known(raw) or raw in (engine.products or {}):
@@ -536,6 +551,7 @@ def info(ctx: AppContext) -> tuple[list[tuple[str, str]], list[str]]:
     except PossuggestError as exc:
         plan = None
         till, till_state = str(ctx.till_path), str(exc)
+    schema = _till_schema(ctx.settings.till if plan is None else plan.till_settings)
     if plan is not None:
         till = f"{plan.till_path}" + (" (demo store)" if plan.demo else "")
         if plan.demo and not plan.till_path.exists():
@@ -566,10 +582,22 @@ def info(ctx: AppContext) -> tuple[list[tuple[str, str]], list[str]]:
              for i, f in enumerate(files, 1)]
     rows += [("state file", str(ctx.paths.state_file)), ("log file", str(ctx.paths.log_file)),
              ("rule database", str(ctx.paths.rules_db)), ("till database", till),
-             ("till status", till_state), ("active rule set", active)]
+             ("till schema", schema), ("till status", till_state),
+             ("active rule set", active)]
     if ranking:
         rows.append(("ranking", ranking))
     return rows, warnings
+
+
+def _till_schema(till: TillSettings) -> str:
+    """How the till is read: the reference schema, a preset (and its dialect) or a mapping."""
+    from possuggest.till.mapping import dialect_of, resolve_mapping
+
+    try:
+        dialect = dialect_of(till.url.split("://", 1)[0]) if till.url else "sqlite"
+        return resolve_mapping(till, dialect).label
+    except PossuggestError as exc:
+        return str(exc)
 
 
 __all__ = [

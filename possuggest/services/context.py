@@ -59,7 +59,8 @@ class AppContext:
     @property
     def uses_demo(self) -> bool:
         """True when no till is configured: the demo store in the data folder stands in."""
-        return self.till_override is None and not self.settings.till.path
+        return (self.till_override is None and not self.settings.till.path
+                and not self.settings.till.url)
 
     @property
     def till_path(self) -> Path:
@@ -67,6 +68,8 @@ class AppContext:
             return self.till_override
         if self.settings.till.path:
             return Path(self.settings.till.path).expanduser()
+        if self.settings.till.url:      # a server till: read through till.url, no file
+            return Path(self.settings.till.url)
         return self.paths.demo_till_db
 
     def api_token(self) -> str:
@@ -90,7 +93,8 @@ class AppContext:
         """Mark the data folder as serving the configured till (the demo then stays out)."""
         if self.uses_demo:
             return
-        till = str(self.till_path.resolve())
+        till = self.settings.till.url if self.till_override is None and self.settings.till.url \
+            else str(self.till_path.resolve())
         if self.state.served_till != till:
             try:
                 self.state.update(served_till=till)

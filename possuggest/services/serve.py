@@ -25,7 +25,9 @@ def start_basket_api(port: int, token: str, hub: Any,
                      on_update: Callable[[Any], None] | None = None) -> Any:
     """Listen on 127.0.0.1:``port`` (0 = any free port) in a background thread; the returned
     object has ``address`` and ``stop()``. Raises OSError when the port cannot be had.
-    ``health()`` may report ``"store"``: anything but "ok" makes /v1/health answer 503."""
+    ``health()`` may report ``"store"``: anything but "ok" makes /v1/health answer 503.
+    ``on_update(req)`` is called in the API's thread after every basket, accept, dismiss and
+    closed sale that changed a register's session; ``req.register`` says whose."""
     from possuggest.serving.basket_api import BasketApi, basket_handler
 
     return BasketApi(port, token, basket_handler(hub, on_update), health).start()
@@ -44,7 +46,7 @@ def run_serve(ctx: AppContext, port: int | None = None, verbose: bool = False,
     engine = app.load_engine_for(ctx, plan)
     token = ctx.api_token()
     writer = EventWriter(plan.rules_db).start()
-    hub = SessionHub(engine, ctx.settings.holdout.share, writer.put)
+    hub = SessionHub(engine, ctx.settings.holdout.share, writer.put, sale_sink=writer.put)
     current = {"engine": engine}
     port = port if port is not None else ctx.settings.api.port
 
@@ -91,6 +93,7 @@ def run_serve(ctx: AppContext, port: int | None = None, verbose: bool = False,
     finally:
         reloader.stop()
         api.stop()
+        hub.end_sales()             # the open sales' records, before the writer closes
         writer.close()
     return 0
 

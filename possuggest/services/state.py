@@ -4,7 +4,8 @@ The config file is the manager's: possuggest reads it and never writes it. Every
 must persist lives here instead, in ``state.json`` in the data folder (owner-only, written
 atomically): the cashier's look (theme, large text, compact, always on top), the generated API
 token, the last settings that validated (so a bad edit never changes which store is served),
-and which till this data folder serves (so the demo never writes into a real store's folder).
+which till this data folder serves (so the demo never writes into a real store's folder), and
+the manager's PIN as a salted hash with its wrong-try lockout (services/pin.py).
 Window geometry is Qt's and lives beside it in ``panel.ini``.
 """
 
@@ -102,6 +103,17 @@ class AppState:
     def served_till(self) -> str | None:
         value = self.data.get("served_till")
         return value if isinstance(value, str) and value else None
+
+    # -- the manager's PIN (services/pin.py: only a salted hash is ever stored) -------------
+    @property
+    def manager_pin(self) -> dict[str, Any] | None:
+        value = self.data.get("manager_pin")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def pin_lockout(self) -> dict[str, Any]:
+        value = self.data.get("manager_pin_lockout")
+        return value if isinstance(value, dict) else {}
 
 
 __all__ = ["AppState", "LOOK_KEYS"]

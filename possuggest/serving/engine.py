@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -42,6 +42,24 @@ from possuggest.serving.reasons import (
 from possuggest.store.rule_store import RuleArrays
 
 log = logging.getLogger(__name__)
+
+#: ``suggest(..., tracer=fn)`` calls ``fn(sku, reason, data)`` at each decision that keeps a
+#: product off the cards (and once per call with the scored candidates, sku ""), so the
+#: manager console can say why (serving/explain.py). None, the default, costs nothing.
+Tracer = Callable[[str, str, Mapping[str, Any]], None]
+
+
+def ineligible_reason(product: Product, min_stock: int, excluded: set[str]
+                      ) -> tuple[str, dict[str, Any]] | None:
+    """Why a catalogue product may never be offered (None: it may). ``excluded``: the
+    policy's excluded categories, lower case."""
+    if not product.active:
+        return "inactive", {}
+    if product.stock is not None and product.stock < min_stock:
+        return "out_of_stock", {"stock": product.stock, "min_stock": min_stock}
+    if product.category.lower() in excluded:
+        return "excluded_category", {"category": product.category}
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,6 +150,7 @@ class _Catalog:
     category: list[str]
     family: list[str]
     known: np.ndarray
+    why: dict[int, tuple[str, dict[str, Any]]]   # not eligible: why (see ineligible_reason)
 
 
 class SuggestionEngine:
@@ -168,6 +187,19 @@ class SuggestionEngine:
     def set_policy(self, policy: PolicySettings) -> None:
         self.policy = policy
         self._build()
+
+    def cross_checks(self, confidence: Any, count: Any, lift: Any
+                     ) -> tuple[tuple[str, Any, Any], ...]:
+        """The policy's thresholds on a cross-sell rule, as (setting, value, passes) for one
+        rule or whole columns: the index keeps a rule only when every one passes."""
+        p = self.policy
+        return (("min_confidence", confidence, confidence >= p.min_confidence),
+                ("min_count", count, count >= p.min_count),
+                ("min_lift", lift, np.nan_to_num(lift, nan=0.0) >= p.min_lift))
+
+    def upgrade_check(self, share: Any) -> Any:
+        """Whether an upgrade rule's share passes ``min_upgrade_share`` (one or a column)."""
+        return share >= self.policy.min_upgrade_share
 
     def set_products(self, products: Mapping[str, Product]) -> None:
         """New stock / prices from the till; only the catalogue vectors are rebuilt."""
@@ -226,8 +258,9 @@ class SuggestionEngine:
             first = np.fromiter((skus[a[0]] for a in r.antecedent), dtype=np.int64,
                                 count=len(r.antecedent))
             is_cross = r.kind == "cross"
-            ok = is_cross & (r.confidence >= p.min_confidence) & (r.count >= p.min_count) & \
-                (np.nan_to_num(r.lift, nan=0.0) >= p.min_lift)
+            ok = is_cross
+            for _, _, passes in self.cross_checks(r.confidence, r.count, r.lift):
+                ok = ok & passes
             ante_count = np.where(r.confidence > 0, r.count / np.maximum(r.confidence, 1e-12), 0)
             pop_c = np.maximum(popularity[cons], 1e-9)
             strength = r.count / (ante_count + s.shrink) / np.power(pop_c, s.popularity_damping)
@@ -262,7 +295,7 @@ class SuggestionEngine:
             multi = {k: tuple(np.array(v) for v in vals) for k, vals in columns.items()}
             for key in multi:
                 multi_members[list(key)] = True
-            for i in np.flatnonzero((r.kind == "upgrade") & (r.confidence >= p.min_upgrade_share)):
+            for i in np.flatnonzero((r.kind == "upgrade") & self.upgrade_check(r.confidence)):
                 upgrades.setdefault(int(first[i]), []).append(
                     (int(cons[i]), float(r.confidence[i]), int(r.rule_id[i])))
         else:
@@ -345,6 +378,7 @@ class SuggestionEngine:
         known = np.zeros(n, dtype=bool)
         eligible = np.ones(n, dtype=bool) if not self.require_catalog else np.zeros(n, dtype=bool)
         excluded = {c.lower() for c in p.excluded_categories}
+        why: dict[int, tuple[str, dict[str, Any]]] = {}
         for sku, prod in self.products.items():
             i = ix.idx.get(sku)
             if i is None:
@@ -356,8 +390,10 @@ class SuggestionEngine:
             stock[i] = prod.stock
             category[i] = prod.category
             family[i] = prod.family
-            eligible[i] = (prod.active and (prod.stock is None or prod.stock >= p.min_stock)
-                           and prod.category.lower() not in excluded)
+            no = ineligible_reason(prod, p.min_stock, excluded)
+            eligible[i] = no is None
+            if no is not None:
+                why[i] = no
         weight = np.ones(n)
         if p.margin_weight > 0:
             margin = np.where((price > 0) & ~np.isnan(cost), (price - cost) / np.maximum(price, 1e-9), 0.0)
@@ -366,7 +402,7 @@ class SuggestionEngine:
             st = np.array([np.nan if v is None else v for v in stock], dtype=float)
             low = np.clip((10.0 - np.nan_to_num(st, nan=10.0)) / 10.0, 0.0, 1.0)
             weight /= 1.0 + p.stock_weight * low
-        return _Catalog(names, price, cost, stock, eligible, weight, category, family, known)
+        return _Catalog(names, price, cost, stock, eligible, weight, category, family, known, why)
 
     # -- answering -----------------------------------------------------------------------
     def name_of(self, sku: str) -> str:
@@ -378,7 +414,7 @@ class SuggestionEngine:
 
     def suggest(self, basket: Iterable[str], n: int | None = None,
                 exclude: Iterable[str] = (), when: float | None = None,
-                display: bool = True) -> list[Suggestion]:
+                display: bool = True, tracer: Tracer | None = None) -> list[Suggestion]:
         """At most ``n`` (default: the policy's max) suggestions for the basket, best first.
 
         Never an item already in the basket, an excluded (e.g. dismissed) item, an inactive
@@ -386,6 +422,7 @@ class SuggestionEngine:
         Unknown SKUs in the basket are ignored. ``when`` (epoch seconds; default now) picks
         the time-of-day context. ``display`` applies the counter policy (see the module
         docstring); without it the plain ranking comes back, as offline evaluation scores it.
+        ``tracer`` (see :data:`Tracer`) is told why each product it passes over is not shown.
         """
         ix, cat = self._ix, self._cat
         limit = self.policy.max_suggestions if n is None else n
@@ -401,19 +438,30 @@ class SuggestionEngine:
         in_basket = np.zeros(len(ix.skus), dtype=bool)
         in_basket[b_idx] = True
         allowed = cat.eligible & ~in_basket
+        if tracer is not None:
+            self._trace_ineligible(tracer)
         for s in exclude:
             k = ix.idx.get(s)
             if k is not None:
                 allowed[k] = False
+                if tracer is not None:
+                    tracer(s, "excluded", {})
         for j in self._blocked_any:
             allowed[j] = False
+            if tracer is not None:
+                tracer(str(ix.skus[j]), "blocked", {"with": "*"})
         for i in b_idx:
             blk = self._blocked.get(i)
             if blk:
                 if -1 in blk:
                     allowed[:] = False
+                    if tracer is not None:
+                        tracer("*", "blocked", {"with": str(ix.skus[i])})
                     break
                 allowed[list(blk)] = False
+                if tracer is not None:
+                    for j in blk:
+                        tracer(str(ix.skus[j]), "blocked", {"with": str(ix.skus[i])})
 
         out: list[Suggestion] = []
         taken: set[int] = set()
@@ -425,9 +473,9 @@ class SuggestionEngine:
                     out.append(self._cross(j, 1e9, text, None, (ix.skus[i],), src))
                     taken.add(j)
         # 2. upgrades of basket items; their targets are offered as upgrades, not accessories
-        ups = self._upgrades(b_idx, in_basket, allowed, taken, display)
+        ups = self._upgrades(b_idx, in_basket, allowed, taken, display, tracer)
         if display and self.feedback is not None:
-            ups = [u for u in ups if not self._feedback_hides(u[1])]
+            ups = [u for u in ups if not self._feedback_hides(u[1], tracer)]
         # 3. mined cross-sell evidence from every basket item
         seg = [(ix.indptr[i], ix.indptr[i + 1]) for i in b_idx]
         parts = [(a, b) for a, b in seg if b > a]
@@ -462,6 +510,10 @@ class SuggestionEngine:
         if len(cand) > want:
             cand = cand[np.argpartition(-score[cand], want)[:want]]
         cand = cand[np.argsort(-score[cand], kind="stable")]
+        if tracer is not None:
+            tracer("", "scored", {"score": score, "cand": cand, "want": want, "index": ix.idx,
+                                  "bucket": bucket if self._has_context else -1,
+                                  "limit": limit})
         cross: list[Suggestion] = []
         pairs = self._pairs_to(cand, b_idx, cons) if display else {}
         dearest = self._dearest(b_idx) if display else 0.0
@@ -470,8 +522,8 @@ class SuggestionEngine:
                 continue
             if display:
                 card = self._counter_card(int(c_j), float(score[c_j]), b_idx, multi_hits,
-                                          pairs.get(int(c_j), {}), dearest)
-                if card is not None and not self._feedback_hides(card):
+                                          pairs.get(int(c_j), {}), dearest, tracer)
+                if card is not None and not self._feedback_hides(card, tracer):
                     cross.append(card)
                     if len(cross) >= limit:
                         break   # upgrades and pinned items are not in `cand`: no more are used
@@ -499,6 +551,8 @@ class SuggestionEngine:
         if ups and limit >= 2 and not any(r.kind == "upgrade" for r in result) \
                 and len(result) >= limit and ups[0][1].sku not in seen:
             # an upgrade that qualifies always gets the last slot: upsell is the other half
+            if tracer is not None:
+                tracer(result[-1].sku, "outranked_by_upgrade", {"upgrade": ups[0][1].sku})
             seen.discard(result[-1].sku)
             result[-1] = ups[0][1]
             seen.add(ups[0][1].sku)
@@ -511,7 +565,8 @@ class SuggestionEngine:
                 if len(result) >= fill:
                     break
                 if allowed[j] and ix.skus[j] not in seen and ix.popularity[j] > 0 and \
-                        (not display or self._fits_basket(int(j), b_idx, dearest=dearest)):
+                        (not display or self._fits_basket(int(j), b_idx, dearest=dearest,
+                                                          tracer=tracer)):
                     result.append(self._cross(int(j), 0.0, bestseller_reason(ix.popularity[j]),
                                               None, (), "bestseller"))
                     seen.add(ix.skus[j])
@@ -553,10 +608,14 @@ class SuggestionEngine:
         den = np.bincount(cons, weights=w, minlength=n) + np.maximum(base, 0.0)
         return item + np.divide(num, den, out=np.zeros(n), where=den > 0)
 
-    def _feedback_hides(self, sug: Suggestion) -> bool:
+    def _feedback_hides(self, sug: Suggestion, tracer: Tracer | None = None) -> bool:
         """A mined card whose (driver, item) pair cashiers' customers keep refusing."""
         fb = self.feedback
-        return fb is not None and sug.source == "mined" and fb.hides(sug.because, sug.sku)
+        hides = fb is not None and sug.source == "mined" and fb.hides(sug.because, sug.sku)
+        if hides and tracer is not None:
+            tracer(sug.sku, "dismissed_too_often", {"because": sug.because, "kind": sug.kind,
+                                                    "rule_id": sug.rule_id})
+        return hides
 
     # -- the counter policy ------------------------------------------------------------------
     def _pairs_to(self, cand: np.ndarray, b_idx: list[int], cons: np.ndarray
@@ -603,7 +662,7 @@ class SuggestionEngine:
                    default=0.0)
 
     def _fits_basket(self, j: int, b_idx: list[int], pairs: dict[int, int] | None = None,
-                     dearest: float | None = None) -> bool:
+                     dearest: float | None = None, tracer: Tracer | None = None) -> bool:
         """Direction and substitutes: may j be offered as an accessory to this basket?
         ``pairs`` ({basket item: pair rule position}) and ``dearest`` (:meth:`_dearest`)
         save working them out again for every candidate."""
@@ -612,27 +671,45 @@ class SuggestionEngine:
         top = self._dearest(b_idx) if dearest is None else dearest
         if top > 0 and price_j > 0 and p.accessory_max_price_ratio > 0 and \
                 price_j > top * p.accessory_max_price_ratio + p.accessory_price_allowance:
+            if tracer is not None:
+                tracer(str(self._ix.skus[j]), "too_dear", {
+                    "price": price_j, "dearest": top, "ratio": p.accessory_max_price_ratio,
+                    "allowance": p.accessory_price_allowance})
             return False        # the basket item would be the accessory of j, not j of it
         for i in b_idx:
             same_family = bool(cat.family[i]) and cat.family[i] == cat.family[j]
             if same_family and price_j > float(cat.price[i]) > 0:
+                if tracer is not None:
+                    tracer(str(self._ix.skus[j]), "dearer_version", {
+                        "with": str(self._ix.skus[i]), "family": cat.family[j],
+                        "price": price_j, "with_price": float(cat.price[i])})
                 return False    # a dearer version of a basket item is an upgrade, never an accessory
             if p.lines_are_main_items and cat.family[j] and not same_family and \
                     price_j > float(cat.price[i]) > 0:
+                if tracer is not None:
+                    tracer(str(self._ix.skus[j]), "main_item", {
+                        "with": str(self._ix.skus[i]), "family": cat.family[j],
+                        "price": price_j, "with_price": float(cat.price[i])})
                 return False    # a dearer main purchase is not what a cheaper item needs
             if same_family or (cat.category[i] and cat.category[i] == cat.category[j]):
                 k = self._pair(i, j) if pairs is None else pairs.get(i, -1)
                 if k < 0 or not float(self._ix.lift[k]) >= 1.0:
+                    if tracer is not None:
+                        tracer(str(self._ix.skus[j]), "substitute", {
+                            "with": str(self._ix.skus[i]),
+                            "same": "family" if same_family else "category",
+                            "lift": None if k < 0 else float(self._ix.lift[k])})
                     return False    # an alternative: customers take one or the other
         return True
 
     def _counter_card(self, j: int, score: float, b_idx: list[int],
                       multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]],
-                      pairs: dict[int, int], dearest: float) -> Suggestion | None:
+                      pairs: dict[int, int], dearest: float,
+                      tracer: Tracer | None = None) -> Suggestion | None:
         """Item j as an accessory card at the counter, or None when it should not be read out.
         ``pairs``: {basket item: position of its pair rule to j} (see :meth:`_pairs_to`)."""
         ix, cat, p = self._ix, self._cat, self.policy
-        if not self._fits_basket(j, b_idx, pairs, dearest):
+        if not self._fits_basket(j, b_idx, pairs, dearest, tracer):
             return None
         need = max(p.min_card_lift, p.hub_min_lift if self._hubs[j] else 0.0)
         best: tuple[float, tuple[int, ...], float, float, int] | None = None
@@ -646,12 +723,49 @@ class SuggestionEngine:
                 best = (float(ms[w[0]]), key, float(mconf[w[0]]), float(mlift[w[0]]),
                         int(mrid[w[0]]))
         if best is None:
+            if tracer is not None:
+                self._trace_weak(tracer, j, pairs, multi_hits, need)
             return None         # popularity alone, or evidence no stronger than chance: filler
         _, key, conf, lift, rid = best
         names = [cat.names[i] for i in key]
         sug = self._cross(j, score, say_cross(names, conf), rid, tuple(ix.skus[i] for i in key),
                           "mined", conf)
+        if tracer is not None and len(key) == 1:
+            k = pairs[key[0]]
+            tracer(sug.sku, "card", {"card_lift": self._card_lift(k), "need": need,
+                                     "count": float(ix.count[k]), "rule_id": rid})
         return replace(sug, detail=cross_reason(names, conf, lift))
+
+    def _trace_weak(self, tracer: Tracer, j: int, pairs: dict[int, int],
+                    multi_hits: list[tuple[tuple[int, ...], tuple[np.ndarray, ...]]],
+                    need: float) -> None:
+        """Why :meth:`_counter_card` found no rule strong enough for item j."""
+        ix, p = self._ix, self.policy
+        lifts = [(self._card_lift(k), i, k) for i, k in pairs.items()]
+        for _, (mc, _, _, mlift, _) in multi_hits:
+            w = np.flatnonzero(mc == j)
+            if len(w):
+                lifts.append((float(mlift[w[0]]), -1, -1))
+        sku = str(ix.skus[j])
+        if not lifts:
+            tracer(sku, "no_rule", {})      # scored on popularity alone
+            return
+        best, i, k = max(lifts, key=lambda t: t[0])
+        data: dict[str, Any] = {
+            "card_lift": best, "need": need, "min_card_lift": p.min_card_lift,
+            "hub_min_lift": p.hub_min_lift, "with": str(ix.skus[i]) if i >= 0 else "",
+            "lift": float(ix.lift[k]) if k >= 0 else best,
+            "count": float(ix.count[k]) if k >= 0 else None,
+            "rule_id": int(ix.rid[k]) if k >= 0 else None}
+        hub = bool(self._hubs[j]) and best >= p.min_card_lift
+        tracer(sku, "hub_filler" if hub else "weak_evidence", data)
+
+    def _trace_ineligible(self, tracer: Tracer) -> None:
+        """Every product that may never be offered, and why (see :func:`ineligible_reason`)."""
+        cat, skus = self._cat, self._ix.skus
+        for j in np.flatnonzero(~cat.eligible):
+            reason, data = cat.why.get(int(j), ("not_in_catalogue", {}))
+            tracer(str(skus[j]), reason, data)
 
     @staticmethod
     def _cross_prob(s: Suggestion) -> float:
@@ -706,7 +820,8 @@ class SuggestionEngine:
         return self._cross(j, score, reason, rid, tuple(ix.skus[i] for i in key), "mined", conf)
 
     def _upgrades(self, b_idx: list[int], in_basket: np.ndarray, allowed: np.ndarray,
-                  taken: set[int], display: bool = False) -> list[tuple[float, Suggestion]]:
+                  taken: set[int], display: bool = False, tracer: Tracer | None = None
+                  ) -> list[tuple[float, Suggestion]]:
         ix, cat = self._ix, self._cat
         found: list[tuple[float, Suggestion]] = []
         for i in b_idx:
@@ -714,6 +829,9 @@ class SuggestionEngine:
             if not options:
                 continue
             if any(in_basket[t] for t, _, _ in options):
+                if tracer is not None:
+                    for t, _, _ in options:
+                        tracer(str(ix.skus[t]), "has_upgrade", {"with": str(ix.skus[i])})
                 continue  # the shopper already has an upgrade of this item
             for t, share, rid in options:
                 if not allowed[t] or t in taken:
@@ -721,6 +839,9 @@ class SuggestionEngine:
                 diff = float(cat.price[t] - cat.price[i])
                 if display and rid is not None and (
                         diff <= 0 or not compatible(cat.names[i], cat.names[t])):
+                    if tracer is not None:
+                        tracer(str(ix.skus[t]), "not_dearer" if diff <= 0 else "size_variant",
+                               {"with": str(ix.skus[i]), "diff": diff, "rule_id": rid})
                     continue    # a cheaper item or a size/fitting variant is not an upgrade
                 detail = ""
                 if rid is None:
@@ -739,6 +860,10 @@ class SuggestionEngine:
                                  confidence=share, detail=detail)
                 found.append((prob, sug))
                 taken.add(t)
+                if tracer is not None:
+                    for other, _, _ in options[options.index((t, share, rid)) + 1:]:
+                        tracer(str(ix.skus[other]), "another_upgrade",
+                               {"with": str(ix.skus[i]), "chosen": str(ix.skus[t])})
                 break   # one upgrade per basket item
         found.sort(key=lambda t: -t[0])
         return found

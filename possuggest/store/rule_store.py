@@ -32,10 +32,11 @@ import numpy as np
 
 from possuggest.core.errors import RuleStoreError
 from possuggest.core.products import Product
+from possuggest.store import migrations
+from possuggest.store.migrations import SCHEMA_VERSION as SCHEMA_VERSION  # re-exported
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
 SEP = "\t"
 
 _DDL = """
@@ -94,6 +95,13 @@ CREATE TABLE IF NOT EXISTS products (
     price REAL, cost REAL, stock INTEGER, active INTEGER,
     PRIMARY KEY (rule_set_id, sku)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rule_notes (
+    with_sku TEXT NOT NULL,
+    suggest_sku TEXT NOT NULL,
+    note TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (with_sku, suggest_sku)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     ts TEXT NOT NULL,
@@ -109,7 +117,167 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_sale ON events(register, sale_id);
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
+CREATE TABLE IF NOT EXISTS sales (
+    id INTEGER PRIMARY KEY,
+    register TEXT NOT NULL,
+    sale_id TEXT NOT NULL,
+    started TEXT,
+    ended TEXT NOT NULL,
+    holdout INTEGER NOT NULL DEFAULT 0,
+    items REAL NOT NULL DEFAULT 0,
+    value REAL NOT NULL DEFAULT 0,
+    n_shown INTEGER NOT NULL DEFAULT 0,
+    n_accepted INTEGER NOT NULL DEFAULT 0,
+    accepted_value REAL NOT NULL DEFAULT 0,
+    rule_set_id INTEGER,
+    source TEXT,
+    UNIQUE (register, sale_id)
+);
+CREATE INDEX IF NOT EXISTS sales_ended ON sales(ended);
+CREATE TABLE IF NOT EXISTS sales_daily (
+    day TEXT NOT NULL,
+    register TEXT NOT NULL,
+    holdout INTEGER NOT NULL,
+    n INTEGER NOT NULL DEFAULT 0,
+    value REAL NOT NULL DEFAULT 0,
+    value_sq REAL NOT NULL DEFAULT 0,
+    items REAL NOT NULL DEFAULT 0,
+    with_shown INTEGER NOT NULL DEFAULT 0,
+    with_accepted INTEGER NOT NULL DEFAULT 0,
+    shown INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0,
+    accepted_value REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, register, holdout)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_daily (
+    day TEXT NOT NULL,
+    rule_set_id INTEGER NOT NULL,
+    rule_id INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    shown INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0,
+    dismissed INTEGER NOT NULL DEFAULT 0,
+    declined INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, rule_set_id, rule_id, sku, kind)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_monthly (
+    month TEXT NOT NULL,
+    rule_set_id INTEGER NOT NULL,
+    rule_id INTEGER NOT NULL,
+    sku TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    shown INTEGER NOT NULL DEFAULT 0,
+    accepted INTEGER NOT NULL DEFAULT 0,
+    dismissed INTEGER NOT NULL DEFAULT 0,
+    declined INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (rule_set_id, rule_id, sku, kind, month)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refresh_runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    seconds REAL,
+    started_by TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    rule_set_id INTEGER,
+    n_baskets INTEGER,
+    n_cross INTEGER,
+    n_upgrade INTEGER,
+    params TEXT,
+    message TEXT
+);
 """
+
+
+# -- the report's summaries -------------------------------------------------------------------
+# ``sales_daily`` (per day, register, holdout or not: sums and sums of squares of basket value)
+# and ``event_daily`` / ``event_monthly`` (cards shown / accepted / dismissed / declined per
+# day or month, rule set, rule, item and kind; holdout events left out: they show no card) are
+# kept in step with the sales and events tables by triggers, so every writer (an older
+# release too) keeps them right. The report reads whole months from ``event_monthly`` and only
+# the days at a period's ends from ``event_daily``. The summaries are made, and filled from
+# what is there already, in one transaction (:meth:`RuleStore._init_summaries`).
+_SALE_ROW = ("substr({r}.ended, 1, 10), {r}.register, {r}.holdout != 0, {n}, {s}{r}.value{e},"
+             " {s}{r}.value * {r}.value{e}, {s}{r}.items{e}, {s}({r}.n_shown > 0){e},"
+             " {s}({r}.n_accepted > 0){e}, {s}{r}.n_shown{e}, {s}{r}.n_accepted{e},"
+             " {s}{r}.accepted_value{e}")
+_SALE_ADD = ("INSERT INTO sales_daily SELECT " + _SALE_ROW.format(r="NEW", n=1, s="", e="")
+             + " WHERE true ON CONFLICT (day, register, holdout) DO UPDATE SET n = n + 1,"
+             " value = value + excluded.value, value_sq = value_sq + excluded.value_sq,"
+             " items = items + excluded.items, with_shown = with_shown + excluded.with_shown,"
+             " with_accepted = with_accepted + excluded.with_accepted,"
+             " shown = shown + excluded.shown, accepted = accepted + excluded.accepted,"
+             " accepted_value = accepted_value + excluded.accepted_value;")
+_SALE_SUB = ("UPDATE sales_daily SET n = n - 1, value = value - OLD.value,"
+             " value_sq = value_sq - OLD.value * OLD.value, items = items - OLD.items,"
+             " with_shown = with_shown - (OLD.n_shown > 0),"
+             " with_accepted = with_accepted - (OLD.n_accepted > 0),"
+             " shown = shown - OLD.n_shown, accepted = accepted - OLD.n_accepted,"
+             " accepted_value = accepted_value - OLD.accepted_value"
+             " WHERE day = substr(OLD.ended, 1, 10) AND register = OLD.register"
+             " AND holdout = (OLD.holdout != 0);")
+# the period key of an event: its day, or its month when the day is a date ('' otherwise)
+_EVENT_KEYS = {
+    "event_daily": ("day", "substr({r}.ts, 1, 10)"),
+    "event_monthly": ("month", "CASE WHEN substr({r}.ts, 1, 10) GLOB '[0-9][0-9][0-9][0-9]-"
+                               "[0-9][0-9]-[0-9][0-9]' THEN substr({r}.ts, 1, 7) ELSE '' END"),
+}
+_EVENT_ROW = ("{key}, COALESCE({r}.rule_set_id, -1), COALESCE({r}.rule_id, -1), {r}.sku,"
+              " COALESCE({r}.kind, ''), {s}({r}.action = 'shown'){e},"
+              " {s}({r}.action = 'accepted'){e}, {s}({r}.action = 'dismissed'){e},"
+              " {s}({r}.action = 'declined'){e}")
+
+
+def _event_add(table: str) -> str:
+    col, key = _EVENT_KEYS[table]
+    return (f"INSERT INTO {table} SELECT "
+            + _EVENT_ROW.format(key=key.format(r="NEW"), r="NEW", s="", e="")
+            + f" WHERE NEW.holdout = 0 ON CONFLICT ({col}, rule_set_id, rule_id, sku, kind)"
+            " DO UPDATE SET shown = shown + excluded.shown,"
+            " accepted = accepted + excluded.accepted,"
+            " dismissed = dismissed + excluded.dismissed,"
+            " declined = declined + excluded.declined;")
+
+
+def _event_sub(table: str) -> str:
+    col, key = _EVENT_KEYS[table]
+    return (f"UPDATE {table} SET shown = shown - (OLD.action = 'shown'),"
+            " accepted = accepted - (OLD.action = 'accepted'),"
+            " dismissed = dismissed - (OLD.action = 'dismissed'),"
+            " declined = declined - (OLD.action = 'declined')"
+            f" WHERE OLD.holdout = 0 AND {col} = {key.format(r='OLD')}"
+            " AND rule_set_id = COALESCE(OLD.rule_set_id, -1)"
+            " AND rule_id = COALESCE(OLD.rule_id, -1) AND sku = OLD.sku"
+            " AND kind = COALESCE(OLD.kind, '');")
+
+
+_EVENT_ADD = _event_add("event_daily") + " " + _event_add("event_monthly")
+_EVENT_SUB = _event_sub("event_daily") + " " + _event_sub("event_monthly")
+_SUMMARY_DDL = (
+    f"CREATE TRIGGER IF NOT EXISTS sales_daily_ins AFTER INSERT ON sales BEGIN {_SALE_ADD} END",
+    f"CREATE TRIGGER IF NOT EXISTS sales_daily_del AFTER DELETE ON sales BEGIN {_SALE_SUB} END",
+    f"CREATE TRIGGER IF NOT EXISTS sales_daily_upd AFTER UPDATE ON sales BEGIN {_SALE_SUB}"
+    f" {_SALE_ADD} END",
+    f"CREATE TRIGGER IF NOT EXISTS event_summary_ins AFTER INSERT ON events BEGIN {_EVENT_ADD}"
+    " END",
+    f"CREATE TRIGGER IF NOT EXISTS event_summary_del AFTER DELETE ON events BEGIN {_EVENT_SUB}"
+    " END",
+    f"CREATE TRIGGER IF NOT EXISTS event_summary_upd AFTER UPDATE ON events BEGIN {_EVENT_SUB}"
+    f" {_EVENT_ADD} END",
+)
+_SUMMARY_FILL = (
+    "DELETE FROM sales_daily",
+    "DELETE FROM event_daily",
+    "DELETE FROM event_monthly",
+    "INSERT INTO sales_daily SELECT " + _SALE_ROW.format(r="s", n="COUNT(*)", s="SUM(", e=")")
+    + " FROM sales s GROUP BY 1, 2, 3",
+    *(f"INSERT INTO {table} SELECT "
+      + _EVENT_ROW.format(key=key.format(r="e"), r="e", s="SUM(", e=")")
+      + " FROM events e WHERE e.holdout = 0 GROUP BY 1, 2, 3, 4, 5"
+      for table, (_, key) in _EVENT_KEYS.items()),
+)
+_SUMMARY_VERSION = "1"       # meta 'summaries': the triggers exist and the tables were filled
 
 
 @dataclass(frozen=True)
@@ -336,6 +504,8 @@ def recover_store(path: str | Path, reason: str,
 class RuleStore:
     """possuggest's own SQLite database (WAL). One RuleStore per thread."""
 
+    upgraded: migrations.Upgrade | None = None     # set when opening upgraded an older schema
+
     def __init__(self, path: str | Path) -> None:
         """Open (or create) the database. Raises :class:`StoreDamaged` when the file is
         damaged or not possuggest's, RuleStoreError for any other problem."""
@@ -448,18 +618,36 @@ class RuleStore:
 
     def _init_schema(self) -> None:
         conn = self.conn
+        migrations.refuse_newer(conn, self.path)    # a newer release's database: untouched
         self._check_schema()
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(_DDL)
-        cols = {r[1] for r in conn.execute("PRAGMA table_info(rules)")}
-        if "weight" not in cols:       # a schema 1 database: add the column in place
-            conn.execute("ALTER TABLE rules ADD COLUMN weight REAL")
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                     (str(SCHEMA_VERSION),))
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' AND value != ?",
-                     (str(SCHEMA_VERSION), str(SCHEMA_VERSION)))
+        # an empty file gets the schema; an older one is backed up and upgraded in one
+        # transaction (store/migrations.py)
+        self.upgraded = migrations.migrate(conn, self.path, _DDL)
+        conn.executescript(_DDL)        # CREATE ... IF NOT EXISTS: nothing left to do but check
+        self._init_summaries()
+
+    def _init_summaries(self) -> None:
+        """The report's summary triggers, and the summaries filled from the sales and events
+        already there (a database from before them), in one transaction: an event another
+        process logs meanwhile is counted once, by the fill or by a trigger."""
+        conn = self.conn
+        done = "SELECT 1 FROM meta WHERE key = 'summaries' AND value = ?"
+        if conn.execute(done, (_SUMMARY_VERSION,)).fetchone():
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if not conn.execute(done, (_SUMMARY_VERSION,)).fetchone():
+                for stmt in (*_SUMMARY_DDL, *_SUMMARY_FILL):
+                    conn.execute(stmt)
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('summaries', ?)",
+                             (_SUMMARY_VERSION,))
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback(conn)
+            raise
 
     @property
     def db(self) -> Any:
@@ -691,12 +879,17 @@ class RuleStore:
 
     # -- events ---------------------------------------------------------------------------
     def log_events(self, events: Iterable[dict[str, Any]]) -> int:
-        """Append feedback events (shown / accepted / dismissed) in one transaction."""
+        """Append feedback events (shown / accepted / dismissed) in one transaction; sale
+        records (``{"record": "sale", ...}``, see :meth:`log_sales`) among them go into the
+        sales table in the same transaction. Returns how many rows were written."""
+        batch = list(events)
+        sales = [_sale_row(e) for e in batch if e.get("record") == "sale"]
         rows = [(e.get("ts") or time.strftime("%Y-%m-%dT%H:%M:%S"), e.get("register"),
                  None if e.get("sale_id") is None else str(e.get("sale_id")), e["sku"],
                  e.get("kind"), e.get("rule_id"), e.get("rule_set_id"), e["action"],
-                 e.get("source"), int(bool(e.get("holdout", False)))) for e in events]
-        if not rows:
+                 e.get("source"), int(bool(e.get("holdout", False))))
+                for e in batch if e.get("record") != "sale"]
+        if not rows and not sales:
             return 0
         c = self.conn
         with self._sql():
@@ -705,11 +898,31 @@ class RuleStore:
                 c.executemany("INSERT INTO events (ts, register, sale_id, sku, kind, rule_id,"
                               " rule_set_id, action, source, holdout)"
                               " VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                if sales:
+                    c.executemany(_SALE_UPSERT, sales)
                 c.execute("COMMIT")
             except BaseException:
                 _rollback(c)
                 raise
-        return len(rows)
+        return len(rows) + len(sales)
+
+    # -- sales (what the report measures) ---------------------------------------------------
+    def log_sales(self, records: Iterable[dict[str, Any]]) -> int:
+        """Append ended sales in one transaction, each a dict with ``register``, ``sale_id``,
+        ``ended`` and optionally ``started``, ``holdout``, ``items``, ``value``, ``n_shown``,
+        ``n_accepted``, ``accepted_value``, ``rule_set_id``, ``source`` (see
+        serving/sale_session.py). A sale logged again (the same register and sale id: a
+        restart mid-sale) keeps its first start, takes the later basket and adds the cards."""
+        return self.log_events({**r, "record": "sale"} for r in records)
+
+    def sales(self, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+        """Logged sales with ``since <= ended < until`` (ISO text; None = open), oldest first."""
+        cols = ["register", "sale_id", "started", "ended", "holdout", "items", "value",
+                "n_shown", "n_accepted", "accepted_value", "rule_set_id", "source"]
+        q = f"SELECT {', '.join(cols)} FROM sales WHERE ended >= ? AND ended < ? ORDER BY ended, id"
+        with self._sql():
+            return [dict(zip(cols, r)) for r in self.conn.execute(
+                q, (since or "", until or "\uffff"))]
 
     def events(self, sale_id: str | None = None) -> list[dict[str, Any]]:
         q = ("SELECT id, ts, register, sale_id, sku, kind, rule_id, rule_set_id, action, source,"
@@ -768,6 +981,32 @@ class RuleStore:
             s0, a0, d0 = out.get(key, (0.0, 0.0, 0.0))
             out[key] = (s0 + w * shown, a0 + w * accepted, d0 + w * dismissed)
         return out
+
+
+_SALE_UPSERT = (
+    "INSERT INTO sales (register, sale_id, started, ended, holdout, items, value, n_shown,"
+    " n_accepted, accepted_value, rule_set_id, source) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (register, sale_id) DO UPDATE SET"
+    " started = COALESCE(MIN(started, excluded.started), started, excluded.started),"
+    " ended = excluded.ended, holdout = excluded.holdout, items = excluded.items,"
+    " value = excluded.value, n_shown = n_shown + excluded.n_shown,"
+    " n_accepted = n_accepted + excluded.n_accepted,"
+    " accepted_value = accepted_value + excluded.accepted_value,"
+    " rule_set_id = COALESCE(excluded.rule_set_id, rule_set_id), source = excluded.source")
+
+
+def _sale_row(r: dict[str, Any]) -> tuple[Any, ...]:
+    """One sale record as the sales table's row (a missing register, sale id or end, or a
+    figure that is not a number, raises: the event writer then drops that record alone)."""
+    for key in ("register", "sale_id", "ended"):
+        if r.get(key) is None:
+            raise KeyError(f"sale record without {key}")
+    rs = r.get("rule_set_id")
+    return (str(r["register"]), str(r["sale_id"]), r.get("started"), str(r["ended"]),
+            int(bool(r.get("holdout", False))), float(r.get("items") or 0.0),
+            float(r.get("value") or 0.0), int(r.get("n_shown") or 0),
+            int(r.get("n_accepted") or 0), float(r.get("accepted_value") or 0.0),
+            None if rs is None else int(rs), r.get("source"))
 
 
 def arrays_from_mining(rules: Any, item_counts: Any, n_baskets: int,

@@ -51,12 +51,18 @@ from possuggest.core.errors import Cancelled, TillError
 from possuggest.core.products import OpenSale, Product
 from possuggest.core.progress import CancelledFn, ProgressFn, check_cancelled
 from possuggest.core.transactions import Transactions
+from possuggest.till.mapping import (
+    ResolvedMapping,
+    normalise_rows,
+    probe_sql,
+    query_params,
+    resolve_mapping,
+    wall_clock_seconds,
+    wrap,
+)
 from possuggest.till.schema import (
     OPEN_SALE_COLUMNS,
     PRODUCT_COLUMNS,
-    REFERENCE_OPEN_SALE,
-    REFERENCE_PRODUCTS,
-    REFERENCE_SALE_LINES,
     SALE_LINE_COLUMNS,
 )
 
@@ -262,19 +268,32 @@ class _Busy(Exception):
     """The till holds a write lock: the read may be retried."""
 
 
+# the reader of a till on a database server; till/server.py (imported by the till package)
+# puts its ServerReader here, so this module never imports it
+_server_reader: list[type[TillReader]] = []
+
+
 class TillReader:
     """One read-only connection to the till. Use from one thread only (one reader per
     thread); :meth:`interrupt` may be called from any thread."""
+
+    def __new__(cls, path: str | Path = "", settings: TillSettings | None = None,
+                cancelled: CancelledFn | None = None) -> TillReader:
+        """A till on a database server (``till.url``) is read by till/server.py instead."""
+        if cls is TillReader and settings is not None and settings.url:
+            return super().__new__(_server_reader[0])
+        return super().__new__(cls)
 
     def __init__(self, path: str | Path, settings: TillSettings | None = None,
                  cancelled: CancelledFn | None = None) -> None:
         self.settings = settings or TillSettings()
         self.path = Path(path)
         m = self.settings.mapping
-        self.custom = bool(m.sale_lines or m.products or m.open_sale)
-        self.q_lines = m.sale_lines or REFERENCE_SALE_LINES
-        self.q_products = m.products or REFERENCE_PRODUCTS
-        self.q_open = m.open_sale or REFERENCE_OPEN_SALE
+        # the reference schema is read in sale-id slices; a preset or mapping in one query
+        self.custom = bool(self.settings.preset or m.sale_lines or m.products or m.open_sale)
+        self._resolved: ResolvedMapping | None = None
+        self._product_columns: set[str] = set()     # found by check_columns
+        self._open_columns: set[str] = set()
         self._cancelled = cancelled
         self._stop = threading.Event()
         self._conn: sqlite3.Connection | None = None
@@ -285,6 +304,43 @@ class TillReader:
         self._generation = 0
         self._deadline = math.inf
         self._abort: str | None = None
+
+    # -- the queries (see till/mapping.py) ----------------------------------------------------
+    def _mapping_dialect(self) -> str:
+        """The SQL dialect the mapping is resolved for: SQLite, or a server till's from its
+        URL (``postgresql+psycopg://…`` → postgresql)."""
+        url = self.settings.url
+        return url.split("://", 1)[0].split("+", 1)[0].lower() if url else "sqlite"
+
+    @property
+    def resolved(self) -> ResolvedMapping:
+        """The queries this till is read with: reference schema, preset or [till.mapping]."""
+        if self._resolved is None:
+            self._resolved = resolve_mapping(self.settings, self._mapping_dialect())
+        return self._resolved
+
+    @property
+    def q_lines(self) -> str:
+        return self.resolved.sale_lines
+
+    @property
+    def q_products(self) -> str:
+        return self.resolved.products
+
+    @property
+    def q_open(self) -> str | None:
+        """None: the till keeps no open sale in its database (the basket API brings it)."""
+        return self.resolved.open_sale
+
+    @property
+    def has_open_sale(self) -> bool:
+        """False when the till keeps no open sale in its database (a preset's or
+        ``open_sale = "none"``): the basket API brings the basket instead."""
+        return self.q_open is not None
+
+    def _params(self, query: str) -> dict[str, Any]:
+        """The named parameters ``query`` uses (:register, :store, :lang)."""
+        return dict(query_params(query, self.settings))
 
     # -- connection -------------------------------------------------------------------------
     def connect(self) -> TillReader:
@@ -526,22 +582,30 @@ class TillReader:
             self._open()
 
     def check_columns(self) -> None:
-        """Each of the three queries must return its named columns; name any that are missing."""
+        """Each of the three queries must return its named columns; name any that are missing.
+        The open sale is not checked when the till keeps none in its database."""
         for what, label, query, needed in (
                 ("sale_lines", "sales", self.q_lines, SALE_LINE_COLUMNS),
                 ("products", "products", self.q_products, PRODUCT_COLUMNS),
                 ("open_sale", "open sale", self.q_open, OPEN_SALE_COLUMNS)):
+            if query is None:
+                continue
             have = self._columns(label, query)
             missing = [c for c in needed if c not in have]
             if missing:
                 raise TillError(f"till query '{what}' lacks column(s): {', '.join(missing)}")
+            if what == "products":
+                self._product_columns = have
+            elif what == "open_sale":
+                self._open_columns = have
 
     def _columns(self, what: str, query: str) -> set[str]:
-        """The (lower-case) column names a mapped query returns."""
-        params = {"register": self.settings.register} if ":register" in query else {}
+        """The (lower-case) column names a mapped query returns (a check that reads no row
+        and works on every dialect: till/mapping.py ``probe_sql``)."""
+        params = self._params(query)
 
         def probe(c: sqlite3.Connection) -> set[str]:
-            cur = c.execute(f"SELECT * FROM ({query}) LIMIT 0", params)
+            cur = c.execute(probe_sql(query), params)
             have = {d[0].lower() for d in cur.description}
             cur.close()
             return have
@@ -615,7 +679,8 @@ class TillReader:
         """The newest ``closed_at`` of the sales that are mined (read in short slices)."""
         span = self._sale_id_span()
         if span is None:
-            rows = self._fetchall("sales", f"SELECT MAX(closed_at) FROM ({self.q_lines})", {})
+            rows = normalise_rows(self._fetchall(
+                "sales", wrap(self.q_lines, ["MAX(m.closed_at)"]), self._params(self.q_lines)))
             return rows[0][0] if rows else None
         best: Any = None
         sql = f"SELECT MAX(closed_at) FROM ({self.q_lines}) WHERE {_RANGE}"
@@ -626,9 +691,13 @@ class TillReader:
         return best
 
     def read_products(self) -> dict[str, Product]:
-        rows = self._fetchall(
-            "products", f"SELECT sku, name, category, family, price, cost, stock, active "
-                        f"FROM ({self.q_products})", {})
+        """The catalogue by SKU (with barcodes when the products query returns them)."""
+        if not self._product_columns:
+            self._product_columns = self._columns("products", self.q_products)
+        columns = list(PRODUCT_COLUMNS) + (["barcode"] if "barcode" in self._product_columns
+                                           else [])
+        rows = normalise_rows(self._fetchall("products", wrap(self.q_products, columns),
+                                             self._params(self.q_products)))
         out: dict[str, Product] = {}
         for row in rows:
             if row[0] is not None:
@@ -636,15 +705,26 @@ class TillReader:
         return out
 
     def read_open_sale(self, register: str | None = None) -> OpenSale:
+        """The register's open sale as the till has it: none when the till keeps no open
+        sale in its database (the basket API brings it then). Lines in ring-up order (the
+        query's ``line`` column when it has one)."""
+        query = self.q_open
+        if query is None:
+            return OpenSale(None, ())
+        if not self._open_columns:
+            self._open_columns = self._columns("open sale", query)
         reg = self.settings.register if register is None else register
-        params = {"register": reg} if ":register" in self.q_open else {}
-        rows = self._fetchall("open sale", f"SELECT sale_id, sku, qty FROM ({self.q_open})",
-                              params)
+        params = self._params(query)
+        if "register" in params:
+            params["register"] = reg
+        order = "m.line" if "line" in self._open_columns else ""
+        rows = normalise_rows(self._fetchall(
+            "open sale", wrap(query, ["sale_id", "sku", "qty"], order=order), params))
         if not rows:
             return OpenSale(None, ())
         sale_id = str(rows[0][0])
         return OpenSale(sale_id, tuple((str(sku), float(qty or 0)) for sid, sku, qty in rows
-                                       if str(sid) == sale_id))
+                                       if str(sid) == sale_id and sku is not None))
 
     def read_transactions(self, window_days: int | None = None,
                           progress: ProgressFn | None = None,
@@ -678,12 +758,18 @@ class TillReader:
                 self._newest_first(span, base, None, take, progress, cancelled)
             parts.reverse()
         else:
+            # a preset or mapping: one query, in time order (the same baskets in the same
+            # order whatever the till's sale ids look like)
             since = _window_start(self.latest_closed_at(cancelled), window_days) \
                 if window_days else None
-            where = " WHERE closed_at >= :since" if since else ""
+            where = "m.sku IS NOT NULL" + (" AND m.closed_at >= :since" if since else "")
+            params: dict[str, Any] = self._params(self.q_lines)
+            if since:
+                params["since"] = since
             check_cancelled(cancelled, "refresh cancelled while reading sales")
-            take(self._fetchall("sales", base + where + " ORDER BY sale_id",
-                                {"since": since} if since else {}), since)
+            take(normalise_rows(self._fetchall(
+                "sales", wrap(self.q_lines, ["sale_id", "sku", "closed_at"], where=where,
+                              order="m.closed_at, m.sale_id"), params)), since)
         # rows read under an earlier, lower window start: keep those in the final window
         sale_ids, skus, closed = [], [], []
         for sid_a, sku_a, closed_a, used in parts:
@@ -701,12 +787,12 @@ class TillReader:
         sku = np.concatenate(skus)
         closed_at = np.concatenate(closed)
         tx = Transactions.from_pairs(sid, sku)
-        # one time per basket: parse only the first line's text of each basket
+        # one time per basket: parse only the first line's text of each basket, as the
+        # store's wall clock (times kept in UTC are converted to till.timezone)
         import pandas as pd
         first = pd.Series(closed_at).groupby(pd.factorize(sid)[0], sort=True).first()
-        times = pd.to_datetime(first.values, errors="coerce", format="ISO8601")
-        tx.basket_time = (times.values.astype("datetime64[ns]").astype(np.int64) / 1e9)
-        tx.basket_time[pd.isna(times)] = np.nan
+        tx.basket_time = wall_clock_seconds(first.values, self.resolved.times,
+                                            self.settings.timezone)
         log.info("read %d baskets, %d lines, %d items from till (since %s)",
                  tx.n_baskets, len(tx.basket), tx.n_items, since or "the start")
         return tx

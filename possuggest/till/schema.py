@@ -38,6 +38,10 @@ CREATE INDEX IF NOT EXISTS sales_open ON sales(status, register_id);
 SALE_LINE_COLUMNS = ("sale_id", "sku", "qty", "closed_at")
 PRODUCT_COLUMNS = ("sku", "name", "category", "family", "price", "cost", "stock", "active")
 OPEN_SALE_COLUMNS = ("sale_id", "sku", "qty")
+# optional: products ``barcode`` (what a scanner reads, when it differs from the SKU); sale
+# lines ``price``; the open sale ``line`` (ring-up order: MySQL ignores an ORDER BY inside
+# the query when the reader wraps it)
+OPTIONAL_COLUMNS = {"products": ("barcode",), "sale_lines": ("price",), "open_sale": ("line",)}
 
 # Closed sales' lines for mining: voided lines, voided sales and returns are left out.
 REFERENCE_SALE_LINES = """
@@ -46,13 +50,14 @@ FROM sale_lines AS l JOIN sales AS s ON s.sale_id = l.sale_id
 WHERE s.status = 'closed' AND l.voided = 0 AND l.qty > 0
 """
 
+# every column, so a reference till with a ``barcode`` column has its barcodes read
 REFERENCE_PRODUCTS = """
-SELECT sku, name, category, family, price, cost, stock, active FROM products
+SELECT * FROM products
 """
 
 # The newest open sale of one register; ``:register`` is bound by the reader.
 REFERENCE_OPEN_SALE = """
-SELECT l.sale_id AS sale_id, l.sku AS sku, SUM(l.qty) AS qty
+SELECT l.sale_id AS sale_id, l.sku AS sku, SUM(l.qty) AS qty, MIN(l.line_id) AS line
 FROM sale_lines AS l
 WHERE l.voided = 0 AND l.sale_id = (
     SELECT MAX(sale_id) FROM sales WHERE status = 'open' AND register_id = :register)

@@ -1,5 +1,6 @@
 """The till-database watcher's logic (Qt-free): poll ``PRAGMA data_version`` on a read-only
-connection and re-read the register's open sale when the till has committed something.
+connection (a server till: its change token, see till/change_token.py) and re-read the
+register's open sale when the till has committed something.
 
 It notices the file disappearing or being replaced, reports it, and reconnects by itself
 when the file is back. The GUI calls ``poll()`` from a worker thread on a timer, and
@@ -62,6 +63,8 @@ class TillWatcher:
         self._version = None
 
     def _file_id(self) -> tuple[int, int] | None:
+        if self.settings.url:       # a till on a server has no file: its errors come below
+            return (0, 0)
         try:
             st = os.stat(self.path)
         except OSError:

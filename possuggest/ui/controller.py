@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from possuggest.core.config import Settings, UiSettings
 from possuggest.core.errors import PossuggestError
+from possuggest.core.products import product_lookup
 from possuggest.services import app as services
 from possuggest.services.app import DEMO_SALES, Plan, make_plan
 from possuggest.services.context import AppContext
@@ -60,22 +61,23 @@ class SourceState:
 
 
 def describe_age(created_at: str | None, now: datetime | None = None) -> tuple[str, bool]:
-    """("rules 3 h old", stale?) from a rule set's ISO creation time."""
+    """("updated 3 h ago", stale?) from the suggestions' (rule set's) ISO creation time, in
+    the cashier's words."""
     if not created_at:
-        return "no rules yet", True
+        return "not set up yet", True
     try:
         made = datetime.fromisoformat(created_at)
     except ValueError:
-        return "rules of unknown age", False
+        return "updated: unknown", False
     secs = max(0.0, ((now or datetime.now()) - made).total_seconds())
     if secs < 90:
-        text = "rules: just now"
+        text = "updated just now"
     elif secs < 3600:
-        text = f"rules: {secs / 60:.0f} min old"
+        text = f"updated {secs / 60:.0f} min ago"
     elif secs < 48 * 3600:
-        text = f"rules: {secs / 3600:.0f} h old"
+        text = f"updated {secs / 3600:.0f} h ago"
     else:
-        text = f"rules: {secs / 86400:.0f} days old"
+        text = f"updated {secs / 86400:.0f} days ago"
     return text, secs > 8 * 86400
 
 
@@ -86,7 +88,8 @@ class AppController(QObject):
     sourceChanged = Signal(str, str, str)        # source, state, text
     progressChanged = Signal(str, float, str)    # phase ('demo'|'refresh'|'engine'|''), 0..1, msg
     busyChanged = Signal(bool)                   # a cancellable task is running
-    bannerShown = Signal(str, str, str)          # key, level, text
+    bannerShown = Signal(str, str, str)          # key, level, text: a lasting message
+    toastShown = Signal(str, str, str)           # key, level, text: one that clears by itself
     bannerCleared = Signal(str)
     scanResult = Signal(bool, str)               # ok, message
     lookChanged = Signal()                       # the cashier's look (theme, text size…)
@@ -115,7 +118,8 @@ class AppController(QObject):
                             f"the config file is fixed; it is read again as soon as it changes.")
         self.register = self.plan.register
         self.writer = EventWriter(self.plan.rules_db)
-        self.hub = SessionHub(None, ctx.settings.holdout.share, self.writer.put)
+        self.hub = SessionHub(None, ctx.settings.holdout.share, self.writer.put,
+                              sale_sink=self.writer.put)
         self.session = self.hub.session(self.register)
         self.engine: Any = None
         self.products: dict[str, Any] = {}
@@ -130,6 +134,7 @@ class AppController(QObject):
         self.rules_state = "loading"             # loading|building|refreshing|ready|none|failed
         self.sources: dict[str, SourceState] = {s: SourceState("starting", "") for s in SOURCES}
         self.banners: dict[str, tuple[str, str]] = {}
+        self.toasts: set[str] = set()            # keys of banners shown as toasts
         self.refresh_summary: Any = None
         self.reloader: Any = None
         self.lock: RegisterLock | None = None
@@ -144,6 +149,16 @@ class AppController(QObject):
         self._health = QTimer(self)
         self._health.setInterval(5000)
         self._health.timeout.connect(self._check_health)
+        # refreshes: the manager's (console), the nightly one ([refresh] nightly_at)
+        from possuggest.services.refresh import NightlySchedule
+
+        self.refresh_started_by = "manager"
+        self.nightly = NightlySchedule()                  # tests give it their own clock
+        self.nightly.due(ctx.settings.refresh.nightly_at)  # notes the start: no catch-up
+        self._nightly_timer = QTimer(self)
+        self._nightly_timer.setInterval(30_000)
+        self._nightly_timer.timeout.connect(self.check_nightly)
+        self._nightly_timer.start()
 
     def _placeholder_plan(self) -> Plan:
         """A plan that serves nothing, for a panel that must only show why."""
@@ -242,6 +257,7 @@ class AppController(QObject):
             if not task.wait(30_000):  # pragma: no cover - a stuck SQLite call
                 log.error("task %s did not stop", task.task)
         self._health.stop()
+        self.hub.end_sales()        # the open sales' records, before the writer closes
         if self.writer._thread.is_alive():
             self.writer.flush(2.0)
         self.writer.close()
@@ -266,10 +282,16 @@ class AppController(QObject):
 
     # -- banners and sources ------------------------------------------------------------------
     def show_banner(self, key: str, level: str, text: str, clear_after_ms: int = 0) -> None:
+        """A message above the cards; with ``clear_after_ms`` a toast, on one line in the
+        cards' heading (it takes no room from the cards), gone after that long."""
         self.banners[key] = (level, text)
-        self.bannerShown.emit(key, level, text)
         if clear_after_ms:
+            self.toasts.add(key)
+            self.toastShown.emit(key, level, text)
             QTimer.singleShot(clear_after_ms, self, lambda: self._clear_if(key, text))
+        else:
+            self.toasts.discard(key)
+            self.bannerShown.emit(key, level, text)
 
     def _clear_if(self, key: str, text: str) -> None:
         if self.banners.get(key, ("", ""))[1] == text:
@@ -277,6 +299,7 @@ class AppController(QObject):
 
     def clear_banner(self, key: str) -> None:
         if self.banners.pop(key, None) is not None:
+            self.toasts.discard(key)
             self.bannerCleared.emit(key)
 
     def _set_source(self, source: str, state: str, text: str) -> None:
@@ -367,17 +390,16 @@ class AppController(QObject):
         if state == "ok":
             self._set_source("till", "ok", "till connected")
             if "till" in self.banners:
-                self.show_banner("till", "ok", f"Till database {name} is back — connected again.",
-                                 clear_after_ms=5000)
+                self.show_banner("till", "ok", "Till connected again.", clear_after_ms=5000)
             return
         label = {"missing": "till not found", "locked": "till locked"}.get(state, "till unreadable")
         self._set_source("till", state, label)
-        what = {"missing": f"Till database {name} not found",
-                "locked": f"Till database {name} is locked by another program"}.get(
-                    state, f"Till database {name} cannot be read")
+        what = {"missing": f"Till not found ({name})",
+                "locked": f"Till busy ({name} is locked by another program)"}.get(
+                    state, f"Till cannot be read ({name})")
         self.show_banner("till", "error" if state == "error" else "warn",
-                         f"{what}. Reconnecting by itself; the basket API and scan box "
-                         f"keep working." + (f"\n{message}" if state == "error" and message else ""))
+                         f"{what} — reconnecting. The scan box still works."
+                         + (f"\n{message}" if state == "error" and message else ""))
 
     def _on_products(self, products: dict[str, Any]) -> None:
         if self.closed:
@@ -392,11 +414,7 @@ class AppController(QObject):
         if not products or products == self.products:
             return
         self.products = dict(products)
-        lookup: dict[str, str] = {}
-        for sku, prod in self.products.items():
-            lookup.setdefault(sku.casefold(), sku)
-            lookup.setdefault(prod.name.casefold(), sku)
-        self._sku_lookup = lookup
+        self._sku_lookup = product_lookup(self.products)     # SKUs, barcodes, names
         self.productsChanged.emit(self.products)
 
     # -- tasks --------------------------------------------------------------------------------
@@ -448,19 +466,50 @@ class AppController(QObject):
         return services.load_engine(plan)
 
     def _refresh_job(self, h: TaskHandle) -> Any:
+        from possuggest.services.refresh import run_recorded_refresh
+
         plan = self.plan
         h.post("phase", "refresh")
-        outcome = services.run_refresh(plan, h.stage(0.0, 1.0), h.cancelled)
+        # under the refresh lock and recorded in the history of runs (services/refresh.py)
+        outcome = run_recorded_refresh(plan, self.ctx.paths.lock_dir, self.refresh_started_by,
+                                       h.stage(0.0, 1.0), h.cancelled)
         h.post("refreshed", outcome)
         h.post("phase", "engine")
         return services.load_engine(plan, self.products or None)
 
-    def refresh_rules(self) -> bool:
-        """Mine a new rule set in a worker (the "Refresh rules" action)."""
-        if self.busy or self.closed or not self.serving:
+    def refresh_refusal(self) -> str | None:
+        """Why a refresh cannot start now (the manager console shows it), else None."""
+        from possuggest.services.refresh import refresh_busy
+
+        if self.closed:
+            return "The panel is closing"
+        if not self.serving:
+            return self.blocked or "The panel is not serving a till yet"
+        if any(t.task == "refresh" and t.isRunning() for t in self.tasks):
+            return "A refresh is already running: wait for it to finish, or cancel it"
+        if self.busy:
+            return "The rules are still loading: try again in a moment"
+        return refresh_busy(self.plan, self.ctx.paths.lock_dir)
+
+    def refresh_rules(self, started_by: str = "manager") -> bool:
+        """Mine a new rule set in a worker (the console's "Refresh now", the nightly
+        timer). False, and nothing started, when :meth:`refresh_refusal` gives a reason."""
+        why = self.refresh_refusal()
+        if why is not None:
+            log.info("refresh by %s refused: %s", started_by, why)
             return False
+        self.refresh_started_by = started_by
         self.clear_banner("refresh")
         self._run_task("refresh", self._refresh_job)
+        return True
+
+    def check_nightly(self) -> bool:
+        """The nightly timer's tick: start the nightly refresh when its time has come."""
+        if self.closed or not self.nightly.due(self.ctx.settings.refresh.nightly_at):
+            return False
+        if not self.refresh_rules("nightly"):
+            log.warning("nightly refresh skipped: %s", self.refresh_refusal())
+            return False
         return True
 
     def cancel_task(self) -> None:
@@ -509,15 +558,11 @@ class AppController(QObject):
             self.progressChanged.emit("", 1.0, "")
             if task == "refresh" and self.refresh_summary is not None:
                 s = self.refresh_summary
-                if s.pinned is not None:
-                    self.show_banner("refresh", "info",
-                                     f"New rules saved, not in use: rule set {s.pinned} is "
-                                     "pinned by a rollback.", clear_after_ms=8000)
-                else:
-                    self.show_banner("refresh", "ok",
-                                     f"Rules updated: {s.n_cross:,} cross-sell and "
-                                     f"{s.n_upgrade:,} upgrade rules from {s.n_baskets:,} "
-                                     "sales.", clear_after_ms=8000)
+                # the figures are the manager's (console, Refresh tab); the cashier only
+                # learns that suggestions now follow the latest sales
+                if s.pinned is None and self.refresh_started_by != "nightly":
+                    self.show_banner("refresh", "ok", "Suggestions updated from the latest "
+                                                      "sales.", clear_after_ms=8000)
 
     def _check_health(self) -> None:
         """Surface background problems that have no signal of their own."""
@@ -547,7 +592,8 @@ class AppController(QObject):
             self.progressChanged.emit("", 0.0, "")
             if self.engine is None:
                 self.rules_state = "failed"
-            what = "Rules could not be loaded" if task == "startup" else "Refresh failed"
+            what = ("Suggestions could not be loaded" if task == "startup"
+                    else "Suggestions could not be updated")
             self.show_banner("refresh", "error", f"{what}: {message}")
             self.viewChanged.emit()
         else:
@@ -561,9 +607,9 @@ class AppController(QObject):
         self.progressChanged.emit("", 0.0, "")
         if self.engine is None:
             self.rules_state = "none"
-        keep = "the previous rules stay active" if self.engine is not None and \
-            self.engine.rules is not None else "no rules yet"
-        self.show_banner("refresh", "info", f"Refresh cancelled — {keep}.", clear_after_ms=8000)
+        keep = "suggestions stay as they were" if self.engine is not None and \
+            self.engine.rules is not None else "no suggestions yet"
+        self.show_banner("refresh", "info", f"Update cancelled — {keep}.", clear_after_ms=8000)
         self.viewChanged.emit()
 
     # -- the engine ---------------------------------------------------------------------------
@@ -618,6 +664,11 @@ class AppController(QObject):
 
     def dismiss(self, sku: str, source: str = "key") -> None:
         self.session.dismiss(sku, source)
+        self._on_view()
+
+    def withdraw(self, sku: str) -> None:
+        """The customer changed their mind about an accepted item (logged as not rung up)."""
+        self.session.withdraw(sku, "tap")
         self._on_view()
 
     def resolve(self, text: str) -> str | None:

@@ -1,19 +1,33 @@
 """The cashier panel window: header with the options menu, banners, the current basket in
-compact form, up to N suggestion cards (or an empty state saying what is going on), the scan
-box and the status line.
+compact form, the cards (or an empty state saying what is going on), the scan box and the
+status line.
 
 It draws ``controller.session.view`` whenever the controller says something changed; every
-cashier action goes back through the controller. F1–F3 accept card 1–3, Esc dismisses the
-focused card (else the top one).
+cashier action goes back through the controller. The panel never takes the till's keyboard
+focus (focus.py): it is shown without activating, and taps on cards work without focus. A tap
+on the scan box borrows focus until Enter or a few idle seconds; while it has focus, F1–F3
+accept card 1–3 and Esc dismisses the focused card (else the top one).
+
+Every card stays in view: when the cards need more height than the window has (large text, a
+banner), they shrink (cards.py densities) before anything would scroll. Messages that clear by
+themselves (toasts) take one line in the cards' heading, no room from the cards.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QShowEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QKeyEvent,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -27,9 +41,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from possuggest.serving.engine import Suggestion
 from possuggest.serving.sale_session import SessionView
-from possuggest.ui.cards import CardList, SuggestionCard
+from possuggest.ui.cards import BARE, FULL, KEYS, SNUG, CardEntry, CardList, SuggestionCard
 from possuggest.ui.controller import AppController
+from possuggest.ui.focus import FocusKeeper, prepare_window
 from possuggest.ui.icons import icon
 from possuggest.ui.scanbox import ScanBox
 from possuggest.ui.status import StatusLine
@@ -38,9 +54,10 @@ from possuggest.ui.widgets import Banner, ElidedLabel, IconWidget
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SIZE = QSize(392, 820)
+DEFAULT_SIZE = QSize(420, 900)
 MIN_SIZE = QSize(320, 480)
 ACCEPT_KEYS = {Qt.Key.Key_F1: 0, Qt.Key.Key_F2: 1, Qt.Key.Key_F3: 2}
+CONFIRM_MS = 3000           # how long "Rung up ✓" stays
 
 
 class EmptyState(QWidget):
@@ -95,12 +112,20 @@ class PanelWindow(QWidget):
         self.setObjectName("panel")
         self.setWindowTitle("possuggest — suggestions")
         self.setMinimumSize(MIN_SIZE)
+        prepare_window(self)                       # never take the till's focus
         self.palette_: Palette = palette_for(ui.theme)
         self.banners: dict[str, Banner] = {}
+        self.toast_key: str | None = None
         self.view: SessionView = controller.session.view
         self._drawn_seq = -1
         self._geometry_restored = False
         self._state_file = str(self.ctx.paths.data_dir / "panel.ini")
+        self.confirm_ms = CONFIRM_MS
+        self._confirm_sale: str | None = None
+        self._confirm_since: dict[str, float] = {}
+        self._confirm_timer = QTimer(self)
+        self._confirm_timer.setSingleShot(True)
+        self._confirm_timer.timeout.connect(lambda: self.refresh_view(force=True))
 
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
@@ -136,8 +161,9 @@ class PanelWindow(QWidget):
         self.sep.setFixedHeight(1)
         body.addWidget(self.sep)
 
-        # the suggestions
+        # the cards' heading: a toast takes its right-hand side while it lasts
         sug_head = QHBoxLayout()
+        sug_head.setSpacing(10)
         self.sug_label = QLabel("SUGGEST")
         self.sug_label.setObjectName("sectionLabel")
         self._letter_space(self.sug_label)
@@ -145,12 +171,19 @@ class PanelWindow(QWidget):
         sug_head.addStretch(1)
         self.sug_hint = QLabel("F1–F3 accept · Esc dismiss")
         self.sug_hint.setObjectName("sectionMeta")
+        self.sug_hint.hide()                       # only while the panel has the keyboard
         sug_head.addWidget(self.sug_hint)
+        self.toast = ElidedLabel()
+        self.toast.setObjectName("toast")
+        self.toast.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.toast.hide()
+        sug_head.addWidget(self.toast, 100)
         body.addLayout(sug_head)
         self.cards = CardList(max(3, controller.ctx.settings.policy.max_suggestions),
                               self.palette_)
         self.cards.accepted.connect(self._accept)
         self.cards.dismissed.connect(self._dismiss)
+        self.cards.withdrawn.connect(self._withdraw)
         self.scroll = QScrollArea()
         self.scroll.setObjectName("cardScroll")
         self.scroll.setWidgetResizable(True)
@@ -164,21 +197,31 @@ class PanelWindow(QWidget):
         hold.addWidget(self.cards)
         hold.addStretch(1)
         self.scroll.setWidget(holder)
+        self.scroll.viewport().installEventFilter(self)   # its height changes: fit again
+        self._fitting = False
+        self._refit = QTimer(self)
+        self._refit.setSingleShot(True)
+        self._refit.setInterval(0)
+        self._refit.timeout.connect(self.fit_cards)
         body.addWidget(self.scroll, 1)
         self.empty = EmptyState(self.palette_)
         body.addWidget(self.empty, 1)
 
-        # the scan box
+        # the scan box: it borrows the keyboard only when tapped
         self.scan = ScanBox(self.palette_)
-        self.scan.submitted.connect(self.controller.scan)
+        self.focus = FocusKeeper(self, self.scan)
+        self.scan.submitted.connect(self._scanned)
         self.scan.escapePressed.connect(self.dismiss_focused)
+        self.scan.tapped.connect(self.focus.borrow)
+        self.scan.keyed.connect(self.focus.touch)
+        self.focus.lentChanged.connect(self._on_focus_lent)
         body.addWidget(self.scan)
         self.scan_hint = QLabel("")
         self.scan_hint.setObjectName("scanHint")
         body.addWidget(self.scan_hint)
         self._hint_timer = QTimer(self)
         self._hint_timer.setSingleShot(True)
-        self._hint_timer.timeout.connect(self.scan_hint.hide)
+        self._hint_timer.timeout.connect(self._hide_scan_hint)
         self.scan_hint.hide()
         root.addWidget(self.body, 1)
 
@@ -198,6 +241,7 @@ class PanelWindow(QWidget):
         c.progressChanged.connect(self._on_progress)
         c.busyChanged.connect(self._on_busy)
         c.bannerShown.connect(self.show_banner)
+        c.toastShown.connect(self.show_toast)
         c.bannerCleared.connect(self.hide_banner)
         c.scanResult.connect(self._on_scan_result)
         c.lookChanged.connect(self._on_look_changed)
@@ -205,14 +249,13 @@ class PanelWindow(QWidget):
         for source, st in c.sources.items():
             self.status.set_source(source, st.state, st.text)
         for key, (level, text) in c.banners.items():
-            self.show_banner(key, level, text)
+            (self.show_toast if key in c.toasts else self.show_banner)(key, level, text)
 
         self.apply_look()
         self.apply_on_top(ui.always_on_top, save=False)
         self.restore_geometry()
         self._update_age()
         self.refresh_view(force=True)
-        self.scan.setFocus()
 
     # -- building ------------------------------------------------------------------------
     def _letter_space(self, label: QLabel) -> None:
@@ -224,7 +267,7 @@ class PanelWindow(QWidget):
         header = QFrame()
         header.setObjectName("header")
         row = QHBoxLayout(header)
-        row.setContentsMargins(14, 8, 6, 8)
+        row.setContentsMargins(14, 6, 6, 6)
         row.setSpacing(10)
         self.logo = IconWidget("spark", 26, self.palette_.accent)
         row.addWidget(self.logo)
@@ -235,7 +278,7 @@ class PanelWindow(QWidget):
         titles.addWidget(title)
         plan = self.controller.plan
         where = "Demo store" if plan.demo else plan.till_path.stem
-        self.subtitle = QLabel(f"Register {plan.register} · {where}")
+        self.subtitle = ElidedLabel(f"Register {plan.register} · {where}")
         self.subtitle.setObjectName("appSubtitle")
         titles.addWidget(self.subtitle)
         row.addLayout(titles, 1)
@@ -256,14 +299,8 @@ class PanelWindow(QWidget):
     def _build_menu(self) -> QMenu:
         ui = self.controller.look()
         menu = QMenu(self)
-        menu.addSection("Rules")
-        self.act_refresh = QAction("Refresh rules now", self)
-        self.act_refresh.triggered.connect(self.controller.refresh_rules)
-        menu.addAction(self.act_refresh)
-        self.act_cancel = QAction("Cancel refresh", self)
-        self.act_cancel.triggered.connect(self.controller.cancel_task)
-        self.act_cancel.setEnabled(False)
-        menu.addAction(self.act_cancel)
+        # the cashier's menu: the look, the basket, closing. Manager actions (refresh,
+        # rollback, settings, rules) are in the manager console, behind the manager PIN.
         menu.addSection("Look")
         group = QActionGroup(self)
         self.act_light = QAction("Light theme", self, checkable=True)
@@ -289,10 +326,23 @@ class PanelWindow(QWidget):
         self.act_clear = QAction("Clear basket", self)
         self.act_clear.triggered.connect(self._clear_basket)
         menu.addAction(self.act_clear)
+        menu.addSeparator()
+        self.act_console = QAction("Manager console…", self)
+        self.act_console.setShortcut("Ctrl+M")
+        self.act_console.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.act_console.triggered.connect(self.open_console)
+        self.addAction(self.act_console)           # the shortcut works with the menu closed
+        menu.addAction(self.act_console)
         act_quit = QAction("Close panel", self)
         act_quit.triggered.connect(self.close)
         menu.addAction(act_quit)
         return menu
+
+    def open_console(self) -> Any:
+        """Ask for the manager PIN, then open the manager console (imported only now)."""
+        from possuggest.ui.console import open_console
+
+        return open_console(self.controller, self)
 
     # -- look and settings ---------------------------------------------------------------
     def apply_look(self) -> None:
@@ -303,12 +353,11 @@ class PanelWindow(QWidget):
         self.logo.set_icon("spark", p.accent)
         self.menu_button.setIcon(icon("more", p.text_muted))
         self.cards.set_palette(p)
-        self.cards.set_compact(ui.compact)
+        self.cards.set_density(SNUG if ui.compact else FULL)    # fit_cards may go tighter
         self.scan.set_palette(p)
         self.status.set_palette(p)
         for banner in self.banners.values():
             banner.set_palette(p)
-        self.sug_hint.setVisible(not ui.compact)
         self._drawn_seq = -1
         self.refresh_view(force=True)
 
@@ -346,9 +395,10 @@ class PanelWindow(QWidget):
         flag = Qt.WindowType.WindowStaysOnTopHint
         if bool(self.windowFlags() & flag) != on:
             visible = self.isVisible()
+            self.focus.released()                  # the native window is made anew
             self.setWindowFlag(flag, on)
             if visible:
-                self.show()
+                self.show()                        # shown without activating
         if save:
             self.controller.set_look("always_on_top", on)
         self.act_on_top.setChecked(on)
@@ -402,16 +452,101 @@ class PanelWindow(QWidget):
             self.basket_meta.setText(f"Sale {view.sale_id}" if view.sale_id
                                      and not view.sale_id.startswith("local-") else "")
         repolish(self.basket_line)
-        # cards or empty state
-        sugs = view.suggestions
-        self.cards.show_suggestions(sugs, view.seq)
-        has = bool(sugs)
+        # cards (to ring up, just rung up, suggestions) or the empty state
+        entries = self._entries(view)
+        self.cards.show_entries(entries, view.seq)
+        has = bool(entries)
         self.scroll.setVisible(has)
         self.empty.setVisible(not has)
-        if not has:
+        if has:
+            self.fit_cards()
+        else:
             self._show_empty(view)
         self._update_live()
         self.rendered.emit(view.seq)
+
+    def _entries(self, view: SessionView) -> list[CardEntry]:
+        """The cards to show: accepted items still to ring up, the ones just rung up (for
+        ``confirm_ms``), then the suggestions keyed F1–F3."""
+        if view.sale_id != self._confirm_sale:
+            self._confirm_sale = view.sale_id
+            self._confirm_since.clear()
+        now = time.monotonic()
+        done: list[Suggestion] = []
+        left_ms: list[float] = []
+        for s in view.rung_up:
+            since = self._confirm_since.setdefault(s.sku, now)
+            remaining = self.confirm_ms - (now - since) * 1000
+            if remaining > 0:
+                done.append(s)
+                left_ms.append(remaining)
+        if left_ms:
+            self._confirm_timer.start(max(1, int(min(left_ms)) + 1))
+        return ([CardEntry(s, "ring") for s in view.to_ring]
+                + [CardEntry(s, "done") for s in done]
+                + [CardEntry(s, "suggest", k if k < KEYS else None)
+                   for k, s in enumerate(view.suggestions)])
+
+    def fit_cards(self) -> None:
+        """Shrink the cards (see cards.py) until all of them fit the height the window has
+        for them; only a window smaller than that at the tightest density scrolls."""
+        if not self.cards.visible_cards() or self._fitting:
+            return
+        self._fitting = True
+        try:
+            self._fit_cards()
+        finally:
+            self._fitting = False
+
+    def _fit_cards(self) -> None:
+        layout = self.layout()
+        cards = self.cards
+        n = len(cards.visible_cards())
+        start = SNUG if self.controller.look().compact else FULL
+        width = room = 0
+        uniform = start
+        densities = [start] * n
+        for fold in (False, True):          # last of all, banners keep to one line
+            for banner in self.banners.values():
+                banner.set_folded(fold)
+            if layout is not None:
+                layout.activate()           # banners or toasts just changed: sizes now
+            room = self.scroll.viewport().height()
+            width = self.scroll.contentsRect().width()
+            uniform = self._fit_density(start, width, room, n)
+            densities = [uniform] * n
+            if cards.measure(width, densities, uniform) <= room or not self.banners:
+                break
+        fits = cards.measure(width, densities, uniform) <= room
+        if fits:
+            # the height left over goes to the top cards first, a step roomier at a time
+            for i in range(n):
+                while densities[i] > start:
+                    densities[i] -= 1
+                    if cards.measure(width, densities, uniform) > room:
+                        densities[i] += 1
+                        break
+        else:       # a window too small for every card even so: it scrolls, bar included
+            width -= self.scroll.verticalScrollBar().sizeHint().width()
+        cards.apply_densities(uniform, densities)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff if fits
+                                               else Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        cards.relayout(width)
+
+    def _fit_density(self, start: int, width: int, room: int, n: int) -> int:
+        """The roomiest density from ``start`` on at which every card fits (else BARE),
+        searched from the present one: a basket change seldom moves it more than a step."""
+        def fits(density: int) -> bool:
+            return self.cards.measure(width, [density] * n, density) <= room
+
+        density = max(start, self.cards.density)
+        if fits(density):
+            while density > start and fits(density - 1):
+                density -= 1
+            return density
+        while density < BARE and not fits(density + 1):
+            density += 1
+        return min(BARE, density + 1)
 
     def _show_empty(self, view: SessionView) -> None:
         c = self.controller
@@ -422,21 +557,22 @@ class PanelWindow(QWidget):
         if state == "building":
             self.empty.show_state("bag", p.text_faint, f"Setting up the demo store — {pct}",
                                   "A year of sales for a hardware and garden store is being "
-                                  "generated. The till simulator starts right after.", frac)
+                                  "made up. The till simulator starts right after.", frac)
         elif state == "refreshing":
-            self.empty.show_state("refresh", p.text_faint, f"No rules yet — refreshing {pct}",
-                                  "Learning which products sell together from past sales. "
-                                  "Suggestions appear as soon as this is done.", frac)
+            self.empty.show_state("refresh", p.text_faint,
+                                  f"Getting suggestions ready — {pct}",
+                                  "Learning from past sales which items go together. Cards "
+                                  "appear as soon as this is done.", frac)
         elif state == "loading":
-            self.empty.show_state("refresh", p.text_faint, "Loading rules…", "")
+            self.empty.show_state("refresh", p.text_faint, "Getting suggestions ready…", "")
         elif state == "failed":
-            self.empty.show_state("alert", p.warn, "No rules loaded",
-                                  "See the message above. Try “Refresh rules now” from the "
-                                  "menu once the till is reachable.")
+            self.empty.show_state("alert", p.warn, "No suggestions",
+                                  "See the message above. The manager can update them "
+                                  "in the manager console once the till is reachable.")
         elif state == "none":
-            self.empty.show_state("info", p.text_faint, "No rules yet",
-                                  "Choose “Refresh rules now” in the menu to learn from the "
-                                  "till's past sales.")
+            self.empty.show_state("info", p.text_faint, "No suggestions yet",
+                                  "The manager sets them up in the manager console: they "
+                                  "are learnt from the till's past sales.")
         elif not view.basket:
             self.empty.show_state("barcode", p.text_faint, "Scan an item to see suggestions",
                                   "Ideas to offer the customer appear here as the sale is "
@@ -456,7 +592,7 @@ class PanelWindow(QWidget):
         elif c.rules_state in ("building", "refreshing", "loading"):
             text, state = ("Starting", "")
         elif c.rules_state in ("none", "failed"):
-            text, state = ("No rules", "warn")
+            text, state = ("Not ready", "warn")
         else:
             text, state = ("● Live", "ok")
         if self.live.text() != text or self.live.property("state") != state:
@@ -477,30 +613,24 @@ class PanelWindow(QWidget):
         if not phase:
             self.status.set_progress(False)
         else:
-            what = {"demo": "Creating demo store", "refresh": "Refreshing rules",
-                    "engine": "Loading rules"}.get(phase, phase)
-            detail = f" · {message}" if message and message != "done" else ""
-            self.status.set_progress(True, fraction,
-                                     f"{what} {fraction * 100:.0f}%{detail}",
+            what = {"demo": "Setting up the demo store", "refresh": "Updating suggestions",
+                    "engine": "Loading suggestions"}.get(phase, "Working")
+            self.status.set_progress(True, fraction, f"{what} {fraction * 100:.0f}%",
                                      cancellable=phase in ("demo", "refresh"))
         if not self.view.suggestions:
             self._show_empty(self.view)
         self._update_live()
 
     def _on_busy(self, busy: bool) -> None:
-        self.act_refresh.setEnabled(not busy)
-        self.act_cancel.setEnabled(busy)
+        # refresh and its cancel are the manager console's (ui/console/refresh_tab.py); the
+        # status line's Cancel still stops the panel's own start-up work
+        del busy
 
     def _update_age(self) -> None:
         text, stale = self.controller.rules_age()
-        eng = self.controller.engine
-        tip = ""
-        if eng is not None and eng.rules is not None:
-            rs = eng.rules.rule_set
-            tip = (f"Rule set {rs.id} from {rs.created_at}: {eng.n_rules:,} rules mined from "
-                   f"{rs.n_baskets:,} sales")
         self.status.set_age(text, stale)
-        self.status.age.setToolTip(tip)
+        self.status.age.setToolTip("When the suggestions were last learnt from the till's "
+                                   "sales")
 
     def _on_scan_result(self, ok: bool, message: str) -> None:
         self.scan_hint.setText(message)
@@ -508,9 +638,16 @@ class PanelWindow(QWidget):
         self.scan_hint.setProperty("level", "ok" if ok else "error")
         repolish(self.scan_hint)
         self._hint_timer.start(4000)
+        self.fit_cards()
 
-    # -- banners -------------------------------------------------------------------------
+    def _hide_scan_hint(self) -> None:
+        self.scan_hint.hide()
+        self.fit_cards()
+
+    # -- banners and toasts --------------------------------------------------------------
     def show_banner(self, key: str, level: str, text: str) -> None:
+        if key == self.toast_key:
+            self._hide_toast()
         banner = self.banners.get(key)
         if banner is None:
             banner = Banner(key, level, text, self.palette_)
@@ -520,25 +657,66 @@ class PanelWindow(QWidget):
         else:
             banner.update_message(level, text)
         banner.show()
+        self.fit_cards()
 
     def hide_banner(self, key: str) -> None:
+        if key == self.toast_key:
+            self._hide_toast()
         banner = self.banners.pop(key, None)
         if banner is not None:
             banner.hide()
             self.banner_box.removeWidget(banner)
             banner.deleteLater()
+            self.fit_cards()
+
+    def show_toast(self, key: str, level: str, text: str) -> None:
+        """A short message that clears by itself, on the cards' heading line."""
+        if key in self.banners:                    # a lasting message becomes a toast
+            self.hide_banner(key)
+        self.toast_key = key
+        self.toast.setText(text)
+        self.toast.setToolTip(text)
+        self.toast.setProperty("level", level)
+        repolish(self.toast)
+        self.toast.show()
+        self.sug_label.hide()                      # the toast has the whole line
+        self.sug_hint.hide()
+        self.fit_cards()
+
+    def _hide_toast(self) -> None:
+        self.toast_key = None
+        self.toast.hide()
+        self.sug_label.show()
+        self.sug_hint.setVisible(self.focus.lent)
+
+    def toast_text(self) -> str:
+        """The toast showing now ("" when none)."""
+        return self.toast.fullText() if self.toast_key is not None else ""
 
     # -- the cashier's actions -----------------------------------------------------------
     def _accept(self, sku: str, source: str) -> None:
         self.controller.accept(sku, source)
-        self.scan.setFocus()
+        self.focus.touch()
 
     def _dismiss(self, sku: str, source: str) -> None:
         self.controller.dismiss(sku, source)
-        self.scan.setFocus()
+        self.focus.touch()
+
+    def _withdraw(self, sku: str) -> None:
+        self.controller.withdraw(sku)
+
+    def _scanned(self, text: str) -> None:
+        self.controller.scan(text)
+        self.focus.give_back()                 # the next scan goes to the till again
+
+    def _on_focus_lent(self, lent: bool) -> None:
+        self.sug_hint.setVisible(lent and self.toast_key is None)
+        self.cards.set_keys_shown(lent)            # F1-F3 work only while lent
+        self.fit_cards()
 
     def accept_card(self, index: int, source: str = "key") -> bool:
-        cards = self.cards.visible_cards()
+        """Accept the ``index``-th suggestion card (F1 is 0)."""
+        cards = self.cards.suggestion_cards()
         if 0 <= index < len(cards) and cards[index].sku is not None:
             self._accept(cards[index].sku, source)
             return True
@@ -553,9 +731,9 @@ class PanelWindow(QWidget):
         return None
 
     def dismiss_focused(self) -> bool:
-        """Esc: dismiss the focused card, else the top card."""
+        """Esc: dismiss the focused suggestion card, else the top one."""
         card = self.focused_card()
-        cards = self.cards.visible_cards()
+        cards = self.cards.suggestion_cards()
         if card is None or card not in cards:
             card = cards[0] if cards else None
         if card is None or card.sku is None:
@@ -568,6 +746,7 @@ class PanelWindow(QWidget):
         self.controller.viewChanged.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        self.focus.touch()
         key = Qt.Key(event.key())
         if key in ACCEPT_KEYS and not event.modifiers():
             self.accept_card(ACCEPT_KEYS[key])
@@ -582,10 +761,28 @@ class PanelWindow(QWidget):
     # -- window events -------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
-        self.scan.setFocus()
+        self.fit_cards()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit_cards()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if (event.type() == QEvent.Type.Resize and watched is self.scroll.viewport()
+                and not self._fitting):
+            self._refit.start()             # once, after the layout has settled
+        return super().eventFilter(watched, event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            self.focus.released()              # the cashier went back to the till by a tap
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.save_geometry()
         self._age_timer.stop()
+        self._confirm_timer.stop()
+        self._refit.stop()
+        self.focus.close()
         self.controller.shutdown()
         super().closeEvent(event)

@@ -1,5 +1,8 @@
 """The scan box: keyboard-wedge scanners type a code and Enter; cashiers can also type part of
-a product name and pick it from the completer. Either adds the item to the current basket."""
+a product name and pick it from the completer. Either adds the item to the current basket.
+
+The panel never takes keyboard focus by itself (see focus.py): a tap on the scan box asks for
+it (``tapped``), each key keeps it a little longer (``keyed``)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QSize, QStringListModel, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import QCompleter, QLineEdit, QWidget
 
 from possuggest.ui.icons import icon
@@ -25,11 +28,13 @@ class ScanBox(QLineEdit):
 
     submitted = Signal(str)
     escapePressed = Signal()
+    tapped = Signal()               # the cashier tapped the box: lend it keyboard focus
+    keyed = Signal()                # a key while it has focus
 
     def __init__(self, palette: Palette = LIGHT, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("scanBox")
-        self.setPlaceholderText("Scan a barcode or type a product name")
+        self.setPlaceholderText("Scan or type an item")
         self.setClearButtonEnabled(False)
         self.setAccessibleName("Scan or search")
         self._model = QStringListModel(self)
@@ -81,7 +86,12 @@ class ScanBox(QLineEdit):
     def _forget_submit(self) -> None:
         self._last_submit = ""
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        self.tapped.emit()
+        super().mousePressEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        self.keyed.emit()
         if event.key() == Qt.Key.Key_Escape and not self.completer_.popup().isVisible():
             if self.text():
                 self.clear()

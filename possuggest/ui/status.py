@@ -92,9 +92,7 @@ class StatusLine(QFrame):
             if key not in self.states:
                 continue
             state, text = self.states[key]
-            label = SOURCE_LABELS[key]
-            if key == "api" and state == "ok" and "port" in text:
-                label = f"API :{text.rsplit(' ', 1)[-1]}"
+            label = SOURCE_LABELS[key]         # the port and details are in the tooltip
             color = dot_color(self._palette, state)
             parts.append(f"<span style='color:{color}'>●</span>&nbsp;{html.escape(label)}")
             tips.append(f"{SOURCE_LABELS[key]}: {text or state}")

@@ -6,8 +6,16 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QToolTip,
+    QWidget,
+)
 
 from possuggest.ui.icons import icon, paint_icon
 from possuggest.ui.theme import Palette, repolish
@@ -78,7 +86,9 @@ class IconWidget(QWidget):
 
 
 class Banner(QFrame):
-    """One message above the suggestions: info, warn, error or ok; closable when ``closable``."""
+    """One message above the suggestions: info, warn, error or ok; closable when ``closable``.
+    A folded banner (``set_folded``) keeps to one line, the whole text in its tooltip, when the
+    panel needs the room for its cards."""
 
     closed = Signal(str)
 
@@ -101,6 +111,11 @@ class Banner(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
+        self.line = ElidedLabel(text.replace("\n", " "))
+        self.line.setObjectName("bannerText")
+        self.line.hide()
+        row.addWidget(self.line, 1)
+        self.folded = False
         self.close_button: QToolButton | None = None
         if closable:
             btn = QToolButton()
@@ -126,9 +141,24 @@ class Banner(QFrame):
     def text(self) -> str:
         return self.label.text()
 
+    def set_folded(self, folded: bool) -> None:
+        """One line (elided, the whole text as tooltip) or the whole message."""
+        if folded != self.folded:
+            self.folded = folded
+            self.label.setVisible(not folded)
+            self.line.setVisible(folded)
+            self.line.setToolTip(self.label.text() if folded else "")
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """A tap on a folded banner shows its whole text (a touch screen has no hover)."""
+        if self.folded:
+            QToolTip.showText(event.globalPosition().toPoint(), self.label.text(), self)
+        super().mousePressEvent(event)
+
     def update_message(self, level: str, text: str) -> None:
         if text != self.label.text():
             self.label.setText(text)
+            self.line.setText(text.replace("\n", " "))
         if level != self.level:
             self.setProperty("level", level)
             self.icon.set_icon(self.ICON.get(level, "info"), self._icon_color(level))
