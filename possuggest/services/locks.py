@@ -25,8 +25,10 @@ class RegisterInUse(PossuggestError):
 
 
 class RegisterLock:
-    def __init__(self, lock_dir: Path, till: Path, register: str) -> None:
-        key = hashlib.sha256(f"{Path(till).resolve()}\0{register}".encode()).hexdigest()[:16]
+    def __init__(self, lock_dir: Path, till: Path | str, register: str) -> None:
+        # a file till by its resolved path; a server till (a str: its URL) as written
+        ident = till if isinstance(till, str) else str(Path(till).resolve())
+        key = hashlib.sha256(f"{ident}\0{register}".encode()).hexdigest()[:16]
         self.path = lock_dir / f"register-{key}.lock"
         self.register = register
         self._fh: IO[str] | None = None

@@ -203,7 +203,8 @@ class AppController(QObject):
     def _begin_serving(self) -> None:
         if self.serving or self.closed:
             return
-        self.lock = RegisterLock(self.ctx.paths.lock_dir, self.plan.till_path, self.register)
+        till = self.plan.till_settings.url or self.plan.till_path   # a server till: its URL
+        self.lock = RegisterLock(self.ctx.paths.lock_dir, till, self.register)
         try:
             self.lock.acquire()
         except PossuggestError as exc:
