@@ -27,6 +27,7 @@ from panel_harness import WAIT_MS, TillWriter, card_skus, make_context, ring_sku
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from pytestqt.exceptions import TimeoutError as QtTimeout
 
 from conftest import make_till
 from possuggest.ui.controller import PanelOptions
@@ -36,13 +37,25 @@ XDOTOOL = shutil.which("xdotool")
 
 
 def tap(qtbot, widget: QWidget) -> None:
-    """A tap: a real X click on X11 (it goes through the window manager), else Qt's."""
+    """A tap: a real X click on X11 (it goes through the window manager), else Qt's. On X11
+    the pointer comes in from a corner and the click waits until Qt has seen it arrive."""
     if ON_X11 and XDOTOOL:
-        top = widget.window()
-        c = widget.mapTo(top, widget.rect().center())      # relative to the X window itself
-        xid = str(int(top.windowHandle().winId()))         # QWidget.winId() can be stale
-        subprocess.run([XDOTOOL, "mousemove", "--window", xid, "--sync", str(c.x()), str(c.y()),
-                        "click", "1"], check=True, timeout=30)
+        # On a loaded machine Qt now and then misses the pointer's arrival (or the card moved
+        # as the panel laid out): come in again, from the corner, a few times before failing.
+        for attempt in range(6):
+            top = widget.window()
+            c = widget.mapTo(top, widget.rect().center())  # relative to the X window itself
+            xid = str(int(top.windowHandle().winId()))     # QWidget.winId() can be stale
+            subprocess.run([XDOTOOL, "mousemove", "--sync", "0", "0"], check=True, timeout=30)
+            subprocess.run([XDOTOOL, "mousemove", "--window", xid, "--sync", str(c.x()),
+                            str(c.y())], check=True, timeout=30)
+            try:
+                qtbot.waitUntil(widget.underMouse, timeout=10_000)
+                break
+            except QtTimeout:
+                if attempt == 5:
+                    raise
+        subprocess.run([XDOTOOL, "click", "1"], check=True, timeout=30)
     else:
         qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
 
