@@ -24,32 +24,35 @@ class RegisterInUse(PossuggestError):
     """Another panel already serves this register of this till."""
 
 
-class RegisterLock:
-    def __init__(self, lock_dir: Path, till: Path | str, register: str) -> None:
-        # a file till by its resolved path; a server till (a str: its URL) as written
-        ident = till if isinstance(till, str) else str(Path(till).resolve())
-        key = hashlib.sha256(f"{ident}\0{register}".encode()).hexdigest()[:16]
-        self.path = lock_dir / f"register-{key}.lock"
-        self.register = register
+class HeldFileLock:
+    """An OS lock on a file in the ``locks`` folder that says who holds it: taken without
+    waiting, released by :meth:`release` or by the OS when the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._fh: IO[str] | None = None
 
-    def acquire(self) -> None:
-        """Take the lock or raise RegisterInUse (never waits)."""
+    def _take(self, note: str) -> str | None:
+        """Take the lock and write ``note`` into the file; when another process holds it,
+        return what that one wrote (None = taken). OSError when the file cannot be opened."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
         try:
             _lock(fh)
         except OSError:
-            fh.seek(0)
-            other = fh.read().strip() or "unknown"
+            try:
+                fh.seek(0)
+                other = fh.read().strip()
+            except OSError:
+                other = ""
             fh.close()
-            raise RegisterInUse(f"another possuggest panel is already open for register "
-                                f"{self.register} (process {other}); close it first") from None
+            return other
         fh.seek(0)
         fh.truncate()
-        fh.write(str(os.getpid()))
+        fh.write(note)
         fh.flush()
         self._fh = fh
+        return None
 
     def release(self) -> None:
         if self._fh is not None:
@@ -62,6 +65,23 @@ class RegisterLock:
     @property
     def held(self) -> bool:
         return self._fh is not None
+
+
+class RegisterLock(HeldFileLock):
+    def __init__(self, lock_dir: Path, till: Path | str, register: str) -> None:
+        # a file till by its resolved path; a server till (a str: its URL) as written
+        ident = till if isinstance(till, str) else str(Path(till).resolve())
+        key = hashlib.sha256(f"{ident}\0{register}".encode()).hexdigest()[:16]
+        super().__init__(lock_dir / f"register-{key}.lock")
+        self.register = register
+
+    def acquire(self) -> None:
+        """Take the lock or raise RegisterInUse (never waits)."""
+        other = self._take(str(os.getpid()))
+        if other is not None:
+            raise RegisterInUse(f"another possuggest panel is already open for register "
+                                f"{self.register} (process {other or 'unknown'}); close it "
+                                "first")
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows installs

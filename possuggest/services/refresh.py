@@ -25,14 +25,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from possuggest.core.config import parse_hhmm
 from possuggest.core.errors import Cancelled, ConfigError, PossuggestError, RuleStoreError
 from possuggest.core.progress import CancelledFn, ProgressFn
 from possuggest.services import app
 from possuggest.services.app import Plan, RefreshOutcome
-from possuggest.services.locks import _lock, _unlock
+from possuggest.services.locks import HeldFileLock
 
 log = logging.getLogger(__name__)
 
@@ -43,43 +43,20 @@ class RefreshBusy(PossuggestError):
     """A refresh is already running for this rule database."""
 
 
-class RefreshLock:
+class RefreshLock(HeldFileLock):
     """One refresh at a time per rule database, across processes."""
 
     def __init__(self, lock_dir: Path, rules_db: Path) -> None:
         key = hashlib.sha256(str(Path(rules_db).resolve()).encode()).hexdigest()[:16]
-        self.path = Path(lock_dir) / f"refresh-{key}.lock"
-        self._fh: IO[str] | None = None
+        super().__init__(Path(lock_dir) / f"refresh-{key}.lock")
 
     def acquire(self, started_by: str) -> None:
         """Take the lock or raise RefreshBusy (never waits)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
-        try:
-            _lock(fh)
-        except OSError:
-            holder = _holder(fh)
-            fh.close()
-            raise RefreshBusy(f"A refresh is already running{holder}: wait for it to finish "
-                              "(or cancel it where it was started)") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(json.dumps({"pid": os.getpid(), "by": started_by,
-                             "at": datetime.now().strftime("%H:%M")}))
-        fh.flush()
-        self._fh = fh
-
-    def release(self) -> None:
-        if self._fh is not None:
-            try:
-                _unlock(self._fh)
-            finally:
-                self._fh.close()
-                self._fh = None
-
-    @property
-    def held(self) -> bool:
-        return self._fh is not None
+        other = self._take(json.dumps({"pid": os.getpid(), "by": started_by,
+                                       "at": datetime.now().strftime("%H:%M")}))
+        if other is not None:
+            raise RefreshBusy(f"A refresh is already running{_holder(other)}: wait for it to "
+                              "finish (or cancel it where it was started)")
 
     def busy(self) -> str | None:
         """Why a refresh cannot start now (another holds the lock), else None."""
@@ -95,14 +72,14 @@ class RefreshLock:
         return None
 
 
-def _holder(fh: IO[str]) -> str:
-    """ " (started by the manager at 14:02, process 123)" from the lock file, if readable."""
+def _holder(note: str) -> str:
+    """ " (started by the manager at 14:02, process 123)" from the lock file's note, if
+    readable."""
     try:
-        fh.seek(0)
-        info = json.loads(fh.read() or "{}")
+        info = json.loads(note or "{}")
         who = WHO.get(str(info.get("by")), "another process")
         return f" (started by {who} at {info['at']}, process {int(info['pid'])})"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return ""
 
 
