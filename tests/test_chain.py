@@ -24,7 +24,7 @@ pytest.importorskip("pyspark")
 
 from possuggest.chain.importer import BlendSettings, import_pack  # noqa: E402
 from possuggest.chain.job import ChainSummary, mine_chain  # noqa: E402
-from possuggest.chain.session import spark_session  # noqa: E402
+from possuggest.chain.session import spark_session, stop_spark  # noqa: E402
 from possuggest.chain.sources import StoreSpec  # noqa: E402
 from possuggest.cli.main import main  # noqa: E402
 from possuggest.core.config import Settings  # noqa: E402
@@ -37,7 +37,8 @@ from possuggest.store.rule_pack import read_pack  # noqa: E402
 from possuggest.store.rule_store import RuleStore  # noqa: E402
 from possuggest.till.reader import TillReader  # noqa: E402
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:::pyspark")]   # pyspark's notes on pandas 3
 
 SEEDS = (11, 12, 13)
 REGIONS = {"S0": "north", "S1": "north", "S2": "south"}
@@ -58,7 +59,7 @@ def spark() -> Iterator[Any]:
     session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "4",
                                          "spark.default.parallelism": "4"})
     yield session
-    session.stop()
+    stop_spark(session)               # and its JVM: nothing of Spark outlives this module
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +238,20 @@ def test_sales_files_through_the_command_line(spark: Any, tills: dict[str, Path]
         assert assert_same_rules(ra, rb) == len(ra) > 1000
         assert ib.n_baskets == ia.n_baskets > 2500 and ib.window_end == ia.window_end
         assert math.isclose(ib.params["scoring"]["ease_lambda"], ia.params["scoring"]["ease_lambda"])
+
+
+def test_cancel_stops_the_run_and_writes_nothing(spark: Any, tills: dict[str, Path],
+                                                 tmp_path: Path) -> None:
+    from possuggest.core.errors import Cancelled
+
+    seen: list[float] = []
+
+    def cancelled() -> bool:          # the user presses Cancel once the sales are read
+        return bool(seen) and max(seen) >= 0.35
+
+    out = tmp_path / "packs"
+    with pytest.raises(Cancelled):
+        mine_chain(out, settings(), stores=[StoreSpec(n, str(p)) for n, p in tills.items()],
+                   spark=spark, progress=lambda f, m: seen.append(f), cancelled=cancelled)
+    assert list(out.iterdir()) == []                  # no pack, and the work folder is gone
+    assert spark.range(3).count() == 3                # the caller's session still works

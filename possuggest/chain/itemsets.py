@@ -2,11 +2,14 @@
 scope (each store: a pack borrows only pair rules from its region and the chain), and rules with two- and three-item antecedents from them, with the definitions of
 ``mine_multi_rules`` (mlxtend's ``association_rules``) so a store's equal its own refresh's.
 
-As in ``frequent_itemsets``, a basket holding fewer than two frequent items cannot hold a
-frequent set of two or more, so each scope's baskets are first cut to their frequent items
-(one vectorised Arrow pass over all scopes at once) and short ones dropped; FPGrowth then
-runs on the rest with the same absolute count threshold (``ceil(min_support × n)``), and the
-supports stay exact over all the scope's baskets. Scopes run a few at a time from driver
+FPGrowth is only asked for sets of three or more items: a two-item antecedent's count is the
+pair's, which Spark has counted exactly already (:mod:`~possuggest.chain.counting`). A basket
+holding fewer than three frequent items cannot hold a frequent set of three or more, so each
+scope's baskets are first cut to their frequent items (one vectorised Arrow pass over all
+scopes at once) and those with fewer than three dropped -- most of a till's baskets; FPGrowth
+then runs on the rest with the same absolute count threshold (``ceil(min_support × n)``), and
+the supports stay exact over all the scope's baskets (as ``frequent_itemsets``, which drops
+baskets with fewer than two). Scopes run a few at a time from driver
 threads, so small stores do not wait on each other.
 """
 
@@ -34,7 +37,7 @@ def min_count_of(min_support: float, n: int) -> int:
 
 
 def _reduce_task(freq: Mapping[str, frozenset[str]], scopes_of: Mapping[int, Sequence[str]],
-                 batches: Iterator[Any]) -> Iterator[Any]:
+                 min_items: int, batches: Iterator[Any]) -> Iterator[Any]:
     """Spark task: each basket cut to the frequent items of each of its store's scopes."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -62,7 +65,7 @@ def _reduce_task(freq: Mapping[str, frozenset[str]], scopes_of: Mapping[int, Seq
                 keep = pc.is_in(values, value_set=vs).to_numpy(zero_copy_only=False) \
                     & rows[row_of]
                 per_row = np.bincount(row_of[keep], minlength=len(sizes))
-                good = per_row >= 2
+                good = per_row >= min_items
                 if not good.any():
                     continue
                 kept_rows = good[row_of] & keep
@@ -76,15 +79,15 @@ def _reduce_task(freq: Mapping[str, frozenset[str]], scopes_of: Mapping[int, Seq
 
 
 def reduced_baskets(baskets: Any, freq: Mapping[str, frozenset[str]],
-                    scopes_of: Mapping[int, Sequence[str]]) -> Any:
+                    scopes_of: Mapping[int, Sequence[str]], min_items: int = 3) -> Any:
     """(scope, items): every basket of every scope cut to that scope's frequent items, only
-    those still holding two or more."""
+    those still holding ``min_items`` or more."""
     return baskets.select("store_id", "items").mapInArrow(
-        partial(_reduce_task, dict(freq), dict(scopes_of)), REDUCED_SCHEMA)
+        partial(_reduce_task, dict(freq), dict(scopes_of), min_items), REDUCED_SCHEMA)
 
 
 def scope_itemsets(reduced: Any, scope: str, min_count: int, max_len: int) -> Any:
-    """FPGrowth on one scope's reduced baskets: its item sets of 2..max_len items with at
+    """FPGrowth on one scope's reduced baskets: its item sets of 3..max_len items with at
     least ``min_count`` baskets, as pandas (items tuple, freq)."""
     import pandas as pd
     from pyspark.ml.fpm import FPGrowth
@@ -97,19 +100,34 @@ def scope_itemsets(reduced: Any, scope: str, min_count: int, max_len: int) -> An
     # FPGrowth keeps sets with freq >= ceil(minSupport × n): exactly min_count
     model = FPGrowth(itemsCol="items", minSupport=max((min_count - 0.5) / n_red, 1e-12),
                      minConfidence=1.0).fit(part)
-    fi: Any = (model.freqItemsets.where((F.size("items") >= 2) & (F.size("items") <= max_len))
+    fi: Any = (model.freqItemsets.where((F.size("items") >= 3) & (F.size("items") <= max_len))
                .toPandas())
     fi["items"] = [tuple(sorted(x)) for x in fi["items"]]
     return fi
 
 
-def multi_rules(itemsets: Any, single_counts: Mapping[str, int], n: int, min_support: float,
+def pairs_needed(itemsets: Any) -> set[tuple[str, str]]:
+    """The two-item subsets (a < b) of a scope's three-item sets: their counts are wanted."""
+    out: set[tuple[str, str]] = set()
+    for items in itemsets["items"]:
+        if len(items) == 3:
+            a, b, c = sorted(items)
+            out.update(((a, b), (a, c), (b, c)))
+    return out
+
+
+def multi_rules(itemsets: Any, single_counts: Mapping[str, int],
+                pair_counts: Mapping[tuple[str, str], int], n: int, min_support: float,
                 min_confidence: float) -> Any:
-    """Rules (2+ item antecedent) → (1 consequent) from a scope's frequent sets, with
-    mlxtend's formulas on supports ``count / n``."""
+    """Rules (2+ item antecedent) → (1 consequent) from a scope's frequent sets of three or
+    more items, with mlxtend's formulas on supports ``count / n``; a two-item antecedent's
+    count from ``pair_counts`` ((a, b), a < b)."""
     import pandas as pd
 
     counts: dict[frozenset[str], int] = {}
+    for (a, b), c in pair_counts.items():
+        if int(c) / float(n) >= min_support:
+            counts[frozenset((a, b))] = int(c)
     for items, freq in zip(itemsets["items"], itemsets["freq"]):
         if int(freq) / float(n) >= min_support:
             counts[frozenset(items)] = int(freq)
@@ -156,4 +174,5 @@ def mine_scopes(reduced: Any, jobs: Sequence[tuple[str, int, int]], max_len: int
     return out
 
 
-__all__ = ["mine_scopes", "min_count_of", "multi_rules", "reduced_baskets", "scope_itemsets"]
+__all__ = ["mine_scopes", "min_count_of", "multi_rules", "pairs_needed", "reduced_baskets",
+           "scope_itemsets"]

@@ -31,7 +31,7 @@ import numpy as np
 
 from possuggest import __version__
 from possuggest.chain import counting, itemsets, upgrades
-from possuggest.chain.session import JobWatch, active_session, spark_session
+from possuggest.chain.session import JobWatch, active_session, spark_session, stop_spark
 from possuggest.chain.sources import (
     ChainSales,
     FileLayout,
@@ -137,7 +137,9 @@ def mine_chain(out_dir: str | Path, settings: Settings, *,
     own_spark = session is None          # a session we start, we stop
     if session is None:
         session = spark_session(master, conf)
-    work = work_dir or str((out / f".chain-work-{uuid.uuid4().hex[:12]}").resolve())
+    # a folder of our own, removed at the end (inside --work-dir when given)
+    tag = f".chain-work-{uuid.uuid4().hex[:12]}"
+    work = (f"{work_dir.rstrip('/')}/{tag}" if work_dir else str((out / tag).resolve()))
     stages: dict[str, float] = {}
     try:
         with JobWatch(session, progress, cancelled) as watch:
@@ -158,11 +160,10 @@ def mine_chain(out_dir: str | Path, settings: Settings, *,
                                                     fpgrowth_threads, stages)
     finally:
         try:
-            if work_dir is None:
-                _remove_work(session, work)
+            _remove_work(session, work)
         finally:
             if own_spark:
-                session.stop()
+                stop_spark(session)
     n_regions = len({m.region for m in sales.stores.values() if m.region})
     summary = ChainSummary(packs=packs, n_stores=len(sales.stores),
                            n_baskets=sum(m.n_baskets for m in sales.stores.values()),
@@ -410,12 +411,21 @@ def _multi(sales: ChainSales, t: counting.ScopeTables, n_scope: Mapping[str, tup
             found = itemsets.mine_scopes(reduced, jobs, max_antecedent + 1, threads, done)
     finally:
         reduced.unpersist()
+    found = {s: fi for s, fi in found.items() if len(fi)}
+    # the two-item antecedents' counts: the pairs Spark counted
+    want = sorted({(s, a, b) for s, fi in found.items() for a, b in itemsets.pairs_needed(fi)})
+    pair_counts: dict[str, dict[tuple[str, str], int]] = {}
+    if want:
+        spark = reduced.sparkSession
+        want_df = spark.createDataFrame(want, "scope string, a string, b string")
+        with watch.spark_errors("counting item sets"):
+            for r in t.pairs.join(F.broadcast(want_df), ["scope", "a", "b"]).select(
+                    "scope", "a", "b", "c").collect():
+                pair_counts.setdefault(r["scope"], {})[(r["a"], r["b"])] = int(r["c"])
     out: dict[str, Any] = {}
     for scope, fi in found.items():
-        if not len(fi) or not any(len(x) >= 3 for x in fi["items"]):
-            continue
-        out[scope] = itemsets.multi_rules(fi, freq[scope], n_scope[scope][0], min_support,
-                                          min_confidence)
+        out[scope] = itemsets.multi_rules(fi, freq[scope], pair_counts.get(scope, {}),
+                                          n_scope[scope][0], min_support, min_confidence)
     return out
 
 

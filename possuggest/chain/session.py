@@ -110,6 +110,31 @@ def spark_session(master: str | None = None, conf: Mapping[str, str] | None = No
     return spark
 
 
+def stop_spark(spark: Any) -> None:
+    """Stop a session this process started, and the JVM behind it (pyspark keeps its gateway
+    JVM until the process exits otherwise; a new session starts a new one)."""
+    from pyspark import SparkContext
+
+    spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is None or os.environ.get("PYSPARK_GATEWAY_PORT"):   # spark-submit's JVM
+        return
+    try:
+        gateway.shutdown()
+        proc = getattr(gateway, "proc", None)
+        if proc is not None:
+            if proc.stdin is not None:
+                proc.stdin.close()          # the gateway JVM exits when its stdin closes
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    finally:
+        SparkContext._gateway = None
+        SparkContext._jvm = None
+
+
 class JobWatch:
     """While a chain run is going: calls ``cancelled()`` every ``every`` seconds and, once it
     says stop, cancels every Spark job (the running action then fails and :meth:`check`

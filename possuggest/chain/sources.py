@@ -23,7 +23,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any
@@ -169,7 +169,10 @@ def _read_tills_task(settings: Settings, tune: TuneFn | None,
         for row in batch.to_pylist():
             started = time.perf_counter()
             spec = StoreSpec(row["name"], row["till"], row["region"])
-            with TillReader(spec.till, settings.till) as till:
+            till_settings = settings.till
+            if "://" in spec.till:        # a till on a database server: its URL
+                till_settings = replace(settings.till, url=spec.till, path="")
+            with TillReader(spec.till, till_settings) as till:
                 products = till.read_products()
                 tx = till.read_transactions(settings.mining.window_days)
             meta = store_meta(int(row["store_id"]), spec, tx, products, settings, tune,

@@ -147,7 +147,8 @@ def add_chain_parser(sub: Any, add_globals: Callable[[argparse.ArgumentParser], 
                     "the config apply to every store.")
     add_globals(p)
     p.add_argument("--store", action="append", metavar="NAME=TILL",
-                   help="a store and its till database (repeat per store)")
+                   help="a store and its till database: a file, or a server till's URL "
+                        "(postgresql://…, mysql+pymysql://…); repeat per store")
     p.add_argument("--region", action="append", metavar="NAME=REGION",
                    help="the store's region (repeat); rules are mined per region too")
     p.add_argument("--sales-files", metavar="GLOB",
@@ -187,7 +188,8 @@ def add_chain_parser(sub: Any, add_globals: Callable[[argparse.ArgumentParser], 
 def add_rules_import(rules: argparse.ArgumentParser,
                      add_globals: Callable[[argparse.ArgumentParser], None]) -> None:
     """``possuggest rules import PACK`` under the existing ``rules`` command."""
-    actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", required=False)
+    actions = rules.add_subparsers(dest="rules_command", metavar="[import PACK]",
+                                   required=False)
     p = actions.add_parser(
         "import", help="load a rule pack from head office as a new rule set",
         description="Verify a rule pack (format, version, checksum: a bad pack changes "

@@ -163,6 +163,7 @@ def write_pack(path: str | Path, manifest: Mapping[str, Any], rules: Any, item_c
             for name, (data, _) in payload.items():
                 zf.writestr(name, data)
             zf.writestr(CHECKSUM, checksum + "\n")
+        os.chmod(tmp, 0o644)           # mkstemp's 0600 would keep the pack from its readers
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
