@@ -430,7 +430,8 @@ def test_interrupt_from_another_thread_stops_a_running_query(till: ServerTill) -
             "SELECT 1 AS sale_id, 'X' AS sku, COUNT(*) AS qty FROM seq_1_to_100000000000")
     mapping = dataclasses.replace(till.settings.mapping, open_sale=slow)
     with till.reader(mapping=mapping) as r:
-        stopper = threading.Thread(target=_interrupt_once_running, args=(r,))
+        done = threading.Event()
+        stopper = threading.Thread(target=_interrupt_until_read_ends, args=(r, done))
         stopper.start()
         try:
             began = time.monotonic()
@@ -438,15 +439,17 @@ def test_interrupt_from_another_thread_stops_a_running_query(till: ServerTill) -
                 r.read_open_sale()
             assert time.monotonic() - began < 10
         finally:
+            done.set()
             stopper.join()
 
 
-def _interrupt_once_running(r: TillReader) -> None:
-    give_up = time.monotonic() + 10
-    while not r._in_query and time.monotonic() < give_up:   # type: ignore[attr-defined]
-        time.sleep(0.01)
-    time.sleep(0.2)             # the query is on the server by now
-    r.interrupt()
+def _interrupt_until_read_ends(r: TillReader, done: threading.Event) -> None:
+    """interrupt() once the reader is in its query, and again until the read has ended: a
+    cancel that reaches the server before the query does is lost, so no guess at when the
+    query is on the server."""
+    while not done.wait(0.02):
+        if r._in_query:                                    # type: ignore[attr-defined]
+            r.interrupt()
 
 
 def test_a_cancelled_refresh_stops_inside_the_stream(

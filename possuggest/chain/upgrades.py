@@ -13,40 +13,7 @@ from typing import Any
 import numpy as np
 
 from possuggest.core.config import MiningSettings
-from possuggest.core.products import Product, compatible
-from possuggest.mining.miner import RULE_COLUMNS, _name_head
-
-
-def upgrade_candidates(catalog: Mapping[str, Product], sold: Mapping[str, int],
-                       settings: MiningSettings) -> list[tuple[str, str]]:
-    """(from, to) SKU pairs that could be upgrades, as ``mine_upgrades`` forms them: both
-    sold in the window (``sold``), ``to`` active, dearer by the configured ratio and amount,
-    and compatible by name."""
-    groups: dict[tuple[str, str], list[Product]] = {}
-    for item in catalog.values():
-        if item.sku not in sold or item.price <= 0:
-            continue
-        if item.family:
-            key = ("family", item.family)
-        elif settings.upgrade_by_category and item.category:
-            key = ("category", f"{item.category}|{_name_head(item.name)}")
-        else:
-            continue
-        groups.setdefault(key, []).append(item)
-    pairs: list[tuple[str, str]] = []
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        for p in members:
-            for q in members:
-                if q.sku == p.sku or not q.active:
-                    continue
-                ratio = q.price / p.price
-                if settings.upgrade_min_ratio <= ratio <= settings.upgrade_max_ratio and \
-                        q.price - p.price >= settings.upgrade_min_diff and \
-                        compatible(p.name, q.name):
-                    pairs.append((p.sku, q.sku))
-    return pairs
+from possuggest.mining.miner import RULE_COLUMNS, upgrade_candidates
 
 
 def upgrade_rules(candidates: list[tuple[str, str]], counts: Mapping[str, int],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -267,6 +267,38 @@ def _name_head(name: str) -> str:
     return words[0] if words else ""
 
 
+def upgrade_candidates(catalog: Mapping[str, Product], sold: Container[str],
+                       settings: MiningSettings) -> list[tuple[str, str]]:
+    """(from, to) SKU pairs that could be upgrades: both sold in the window (``sold``),
+    ``to`` active, in the same family (or, for family-less items, the same category and
+    product type), dearer by the configured ratio and amount, and compatible by name."""
+    groups: dict[tuple[str, str], list[Product]] = {}
+    for item in catalog.values():
+        if item.sku not in sold or item.price <= 0:
+            continue
+        if item.family:
+            key = ("family", item.family)
+        elif settings.upgrade_by_category and item.category:
+            key = ("category", f"{item.category}|{_name_head(item.name)}")
+        else:
+            continue
+        groups.setdefault(key, []).append(item)
+    pairs: list[tuple[str, str]] = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        for p in members:
+            for q in members:
+                if q.sku == p.sku or not q.active:
+                    continue
+                ratio = q.price / p.price
+                if settings.upgrade_min_ratio <= ratio <= settings.upgrade_max_ratio and \
+                        q.price - p.price >= settings.upgrade_min_diff and \
+                        compatible(p.name, q.name):
+                    pairs.append((p.sku, q.sku))
+    return pairs
+
+
 def mine_upgrades(tx: Transactions, catalog: Mapping[str, Product],
                   settings: MiningSettings) -> pd.DataFrame:
     """Upgrade candidates X→Y: Y is a pricier alternative in the same family (optionally,
@@ -280,36 +312,11 @@ def mine_upgrades(tx: Transactions, catalog: Mapping[str, Product],
     index = {sku: i for i, sku in enumerate(tx.items)}
     x = tx.matrix(np.float64)
     counts = np.asarray(x.sum(axis=0)).ravel()
-    groups: dict[tuple[str, str], list[Product]] = {}
-    for item in catalog.values():
-        if item.sku not in index or item.price <= 0:
-            continue
-        if item.family:
-            key = ("family", item.family)
-        elif settings.upgrade_by_category and item.category:
-            key = ("category", f"{item.category}|{_name_head(item.name)}")
-        else:
-            continue
-        groups.setdefault(key, []).append(item)
-    pairs_a: list[int] = []
-    pairs_b: list[int] = []
-    for members in groups.values():
-        if len(members) < 2:
-            continue
-        for p in members:
-            for q in members:
-                if q.sku == p.sku or not q.active:
-                    continue
-                ratio = q.price / p.price
-                if settings.upgrade_min_ratio <= ratio <= settings.upgrade_max_ratio and \
-                        q.price - p.price >= settings.upgrade_min_diff and \
-                        compatible(p.name, q.name):
-                    pairs_a.append(index[p.sku])
-                    pairs_b.append(index[q.sku])
-    if not pairs_a:
+    pairs = upgrade_candidates(catalog, index, settings)
+    if not pairs:
         return pd.DataFrame(columns=RULE_COLUMNS)
-    a = np.array(pairs_a)
-    b = np.array(pairs_b)
+    a = np.array([index[p] for p, _ in pairs])
+    b = np.array([index[q] for _, q in pairs])
     xc = x.tocsc()
     together = np.asarray((xc[:, a].multiply(xc[:, b])).sum(axis=0)).ravel()
     n_a, n_b = counts[a], counts[b]
