@@ -86,6 +86,8 @@ def test_accepted_but_not_rung_is_logged_when_the_sale_ends(panel, qtbot) -> Non
     sale2 = writer.open_sale()
     writer.add_line(sale2, "DRILL-18V")
     qtbot.waitUntil(lambda: controller.session.view.sale_id == str(sale2), timeout=WAIT_MS)
+    # the window redraws from a queued signal: wait until it shows the new sale
+    qtbot.waitUntil(lambda: f"Sale {sale2}" in window.basket_meta.text(), timeout=WAIT_MS)
     assert ring_skus(window) == []
     controller.writer.flush(5.0)
     declined = [(e["sku"], e["source"], e["sale_id"]) for e in
